@@ -1,0 +1,47 @@
+# cnnbench: one command for the main job (make run), one for the tests (make test).
+# Both create the virtual environment themselves. torch is installed first, pinned to the CPU
+# build, so nothing ever resolves a CUDA wheel on a CPU machine.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH_SPEC ?= torch==2.13.0
+# Set TORCH_INDEX=https://download.pytorch.org/whl/cpu on machines without a local CPU wheel.
+TORCH_INDEX ?=
+PIP := $(BIN)/python -m pip
+PIP_FLAGS := --disable-pip-version-check -q
+EXTRAS ?= dev,onnx,onnxruntime,openvino
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run test lint bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install $(PIP_FLAGS) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_SPEC)"
+	$(PIP) install $(PIP_FLAGS) -c constraints.txt -e ".[$(EXTRAS)]"
+	$(BIN)/python -c "import torch, sys; sys.exit(0 if torch.__version__.startswith('2.13') else 1)"
+	touch $(STAMP)
+
+# The main job: latency and throughput of a few zoo networks on every installed engine,
+# stored in ./cnnbench.db (or $$CNNBENCH_DB), one table on the terminal.
+run: venv
+	$(BIN)/cnnbench info
+	$(BIN)/cnnbench run resnet18 mobilenet_v2 resnet50 --engine all --mode latency --budget 3
+	$(BIN)/cnnbench run resnet18 mobilenet_v2 --engine all --mode throughput --budget 1 --max-batch 64
+
+test: venv
+	$(BIN)/python -m pytest -q tests
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: venv
+	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/repeatability.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,172 @@
+"""The engine protocol and the engine registry.
+
+``Engine.available()`` says whether the engine's package is importable (without importing it),
+``Engine.info()`` gives name, version and devices, ``Engine.prepare(model, target)`` returns a
+:class:`Session`. A session turns a NumPy array into engine-native inputs once, before timing,
+then ``run(inputs)`` is one synchronous inference: it returns only when the results are ready
+(device synchronised). An engine that cannot honour a requested setting raises
+:class:`~cnnbench.errors.Unsupported` with the reason; it never ignores a setting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import importlib.metadata
+import importlib.util
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from cnnbench.errors import BadInput
+
+if TYPE_CHECKING:
+    import numpy as np
+    from torch import nn
+
+    from cnnbench.spec import Target
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    name: str
+    installed: bool
+    version: str | None
+    devices: tuple[str, ...] = ()
+    package: str = ""
+    reason: str | None = None  # why it is not installed / usable
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "installed": self.installed,
+            "version": self.version,
+            "devices": list(self.devices),
+            "package": self.package,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class ModelInstance:
+    """A built model ready for an engine: name, the torch module, the full input shape."""
+
+    name: str
+    module: nn.Module
+    input_shape: tuple[int, ...]  # with the batch dimension
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class Session(ABC):
+    """A prepared model on one engine and target."""
+
+    @abstractmethod
+    def make_inputs(self, array: np.ndarray) -> Any:
+        """Engine-native inputs from a float32 NumPy array (done once, outside timing)."""
+
+    @abstractmethod
+    def run(self, inputs: Any) -> Any:
+        """One synchronous inference."""
+
+    @abstractmethod
+    def to_numpy(self, outputs: Any) -> np.ndarray:
+        """The first output as a float32 NumPy array."""
+
+    @abstractmethod
+    def effective(self) -> dict[str, Any]:
+        """What the engine really uses: precision, threads, streams, device, ISA/kernels."""
+
+    def context(self) -> contextlib.AbstractContextManager[None]:
+        """Entered once around warm-up and timing (e.g. torch's inference mode)."""
+        return contextlib.nullcontext()
+
+    def timed_call(self, inputs: Any) -> Callable[[], object]:
+        """The zero-argument callable the timing loop brackets."""
+        run = self.run
+        return lambda: run(inputs)
+
+
+class Engine(ABC):
+    """One inference engine; subclasses register with :func:`register_engine`."""
+
+    name: ClassVar[str]
+    package: ClassVar[str]  # the distribution whose presence makes the engine available
+    module: ClassVar[str]  # the importable module
+
+    @classmethod
+    def available(cls) -> bool:
+        return importlib.util.find_spec(cls.module) is not None
+
+    @classmethod
+    def version(cls) -> str | None:
+        try:
+            return importlib.metadata.version(cls.package)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    @classmethod
+    def devices(cls) -> tuple[str, ...]:
+        return ("cpu",)
+
+    @classmethod
+    def info(cls) -> EngineInfo:
+        if not cls.available():
+            return EngineInfo(
+                cls.name, False, None, (), cls.package, f"pip package {cls.package!r} not installed"
+            )
+        return EngineInfo(cls.name, True, cls.version(), cls.devices(), cls.package)
+
+    @abstractmethod
+    def prepare(self, model: ModelInstance, target: Target) -> Session:
+        """Build a session for ``model`` honouring every setting of ``target``."""
+
+
+_ENGINES: dict[str, type[Engine]] = {}
+
+
+def register_engine(cls: type[Engine]) -> type[Engine]:
+    if cls.name in _ENGINES and _ENGINES[cls.name] is not cls:
+        raise ValueError(f"engine {cls.name!r} is registered twice")
+    _ENGINES[cls.name] = cls
+    return cls
+
+
+def unregister_engine(name: str) -> None:
+    _ENGINES.pop(name, None)
+
+
+def engine_names() -> list[str]:
+    _load_builtin()
+    return sorted(_ENGINES)
+
+
+def get_engine(name: str, *, require_installed: bool = True) -> type[Engine]:
+    """The engine class for ``name``: unknown or not installed is a clear :class:`BadInput`."""
+    _load_builtin()
+    cls = _ENGINES.get(name)
+    if cls is None:
+        close = difflib.get_close_matches(name, list(_ENGINES), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise BadInput(f"unknown engine {name!r}{hint} (known: {', '.join(sorted(_ENGINES))})")
+    if require_installed and not cls.available():
+        raise BadInput(
+            f"engine {name!r} is not installed (pip install {cls.package}); "
+            f"installed engines: {', '.join(installed_engines()) or 'none'}"
+        )
+    return cls
+
+
+def installed_engines() -> list[str]:
+    _load_builtin()
+    return [n for n in sorted(_ENGINES) if _ENGINES[n].available()]
+
+
+def iter_engines() -> Iterator[type[Engine]]:
+    _load_builtin()
+    for name in sorted(_ENGINES):
+        yield _ENGINES[name]
+
+
+def _load_builtin() -> None:
+    from cnnbench.engines import builtin  # noqa: F401

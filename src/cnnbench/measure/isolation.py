@@ -1,0 +1,171 @@
+"""The parent side of worker isolation: run one measurement in a fresh child process.
+
+Each child gets its thread counts and ISA caps in the environment and its CPU affinity before
+any engine is imported. The parent enforces a timeout (killing the child's whole process group)
+and turns a signal, an out-of-memory kill or a hang into an outcome with a status, so that a
+sweep loses one configuration, never the sweep.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cnnbench.measure.isa import cap_env
+
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "TBB_NUM_THREADS",
+)
+ISA_VARS = (
+    "ONEDNN_MAX_CPU_ISA",
+    "DNNL_MAX_CPU_ISA",
+    "ATEN_CPU_CAPABILITY",
+    "MKL_ENABLE_INSTRUCTIONS",
+)
+
+
+@dataclass(frozen=True)
+class WorkerOutcome:
+    """What came back from a child: its result (or the parent's classification of its end)."""
+
+    status: str  # ok | failed | oom | timeout | crashed | unsupported
+    result: dict[str, Any]
+    error: str | None
+    returncode: int | None
+    wall_s: float
+    stderr_tail: str
+
+
+def worker_env(
+    threads: int | None, isa: str | None, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The child's environment: ours, minus inherited caps, plus the requested ones."""
+    env = {k: v for k, v in os.environ.items() if k not in ISA_VARS}
+    if threads is not None:
+        for var in THREAD_VARS:
+            env[var] = str(threads)
+    env.update(cap_env(isa))
+    env["PYTHONUNBUFFERED"] = "1"
+    env["CNNBENCH_WORKER"] = "1"
+    src = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def _tail(path: Path, limit: int = 4000) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ""
+    return data[-limit:].decode(errors="replace")
+
+
+def _signal_name(num: int) -> str:
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return f"signal {num}"
+
+
+def run_worker(
+    entry: str,
+    payload: dict[str, Any],
+    *,
+    timeout_s: float,
+    threads: int | None = None,
+    cores: tuple[int, ...] | None = None,
+    isa: str | None = None,
+    env_extra: dict[str, str] | None = None,
+) -> WorkerOutcome:
+    """Run ``entry(payload)`` in ``python -m cnnbench.measure.worker`` and classify its end."""
+    with tempfile.TemporaryDirectory(prefix="cnnbench-worker-") as tmp:
+        tmpdir = Path(tmp)
+        job_path, result_path = tmpdir / "job.json", tmpdir / "result.json"
+        out_path, err_path = tmpdir / "stdout", tmpdir / "stderr"
+        job = {"entry": entry, "payload": payload, "cores": list(cores) if cores else None}
+        job_path.write_text(json.dumps(job))
+        cmd = [sys.executable, "-m", "cnnbench.measure.worker", str(job_path), str(result_path)]
+        start = time.perf_counter()
+        timed_out = False
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=worker_env(threads, isa, env_extra),
+                start_new_session=True,
+            )
+            try:
+                proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _kill_group(proc)
+        wall = time.perf_counter() - start
+        stderr_tail = _tail(err_path)
+        rc = proc.returncode
+        if timed_out:
+            return WorkerOutcome(
+                "timeout",
+                {},
+                f"no result within the {timeout_s:g} s timeout",
+                rc,
+                wall,
+                stderr_tail,
+            )
+        if result_path.exists():
+            result = json.loads(result_path.read_text())
+            status = str(result.get("status", "failed"))
+            return WorkerOutcome(status, result, result.get("error"), rc, wall, stderr_tail)
+        return _classify_death(rc, wall, stderr_tail)
+
+
+def _classify_death(rc: int | None, wall: float, stderr_tail: str) -> WorkerOutcome:
+    last = stderr_tail.strip().splitlines()[-1:] if stderr_tail.strip() else []
+    detail = f": {last[0][:300]}" if last else ""
+    if rc is not None and rc < 0:
+        sig = -rc
+        if sig == signal.SIGKILL:
+            # We did not send it (timeouts are handled above): on Linux an unrequested SIGKILL
+            # is the kernel's out-of-memory killer, or a cgroup memory limit.
+            return WorkerOutcome(
+                "oom",
+                {},
+                "killed by SIGKILL (likely the kernel's out-of-memory killer)",
+                rc,
+                wall,
+                stderr_tail,
+            )
+        return WorkerOutcome(
+            "crashed", {}, f"killed by {_signal_name(sig)}{detail}", rc, wall, stderr_tail
+        )
+    return WorkerOutcome(
+        "crashed",
+        {},
+        f"worker exited with code {rc} without a result{detail}",
+        rc,
+        wall,
+        stderr_tail,
+    )
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()

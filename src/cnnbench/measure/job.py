@@ -1,0 +1,88 @@
+"""Worker entries: what runs inside the child process (see :mod:`cnnbench.measure.worker`)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnnbench.errors import Unsupported
+from cnnbench.measure.fingerprint import parse_cpuinfo
+from cnnbench.measure.isa import missing_flags
+from cnnbench.spec import RunSpec
+
+INPUT_SEED = 0
+
+
+def model_cost(module: Any, sample_shape: tuple[int, ...]) -> dict[str, Any]:
+    """Per-image cost from PyTorch's own FLOP counter (conv, linear, matmul ops only)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    params = sum(p.numel() for p in module.parameters())
+    weight_bytes = sum(p.numel() * p.element_size() for p in module.parameters())
+    weight_bytes += sum(b.numel() * b.element_size() for b in module.buffers())
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        module(torch.zeros((1, *sample_shape)))
+    flops = int(counter.get_total_flops())
+    return {
+        "source": "torch.utils.flop_counter (conv, linear and matmul ops; per image)",
+        "per": "image",
+        "macs": flops // 2,
+        "flops": flops,
+        "params": params,
+        "weight_bytes": weight_bytes,
+    }
+
+
+def check_isa_on_machine(isa: str | None) -> None:
+    if isa is None:
+        return
+    text = Path("/proc/cpuinfo").read_text(errors="replace")
+    missing = missing_flags(isa, parse_cpuinfo(text)["isa"])
+    if missing:
+        raise Unsupported(f"ISA cap {isa}: this CPU lacks {', '.join(missing)}")
+
+
+def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
+    """Build the model, prepare the engine session, warm up and time it."""
+    import torch
+
+    from cnnbench.engines import ModelInstance, get_engine
+    from cnnbench.measure.timing import time_calls
+    from cnnbench.models import create_model
+
+    spec = RunSpec.from_dict(payload["spec"])
+    check_isa_on_machine(spec.target.isa)
+    engine = get_engine(spec.target.engine)()
+    t_start = time.perf_counter()
+    torch.manual_seed(0)
+    module = create_model(spec.model.name)
+    cost = model_cost(module, spec.input_shape) if payload.get("cost", True) else None
+    instance = ModelInstance(spec.model.name, module, spec.full_input_shape)
+    session = engine.prepare(instance, spec.target)
+    array = np.random.default_rng(INPUT_SEED).standard_normal(
+        spec.full_input_shape, dtype=np.float32
+    )
+    inputs = session.make_inputs(array)
+    prepare_s = time.perf_counter() - t_start
+    with session.context():
+        timing = time_calls(session.timed_call(inputs), spec.budget)
+        effective = session.effective()
+    return {
+        "status": "ok",
+        "samples_ns": list(timing.samples_ns),
+        "warmup": {
+            "calls": timing.warmup.calls,
+            "seconds": timing.warmup.seconds,
+            "settled": timing.warmup.settled,
+        },
+        "stop_reason": timing.stop_reason,
+        "rel_half_width": timing.rel_half_width,
+        "prepare_s": prepare_s,
+        "effective": effective,
+        "cost": cost,
+        "engine_version": engine.version(),
+    }

@@ -1,0 +1,11 @@
+"""The model zoo: registry, families (one per file), user model loaders."""
+
+from cnnbench.models.registry import (
+    ModelInfo,
+    create_model,
+    get_model_info,
+    list_models,
+    register_model,
+)
+
+__all__ = ["ModelInfo", "create_model", "get_model_info", "list_models", "register_model"]

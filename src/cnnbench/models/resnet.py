@@ -1,0 +1,143 @@
+"""ResNet (He et al., 2016) and ResNeXt (Xie et al., 2017), laid out as torchvision lays them out.
+
+Conventions: input 3x224x224, 1000 classes, stride on the 3x3 convolution of a bottleneck
+("ResNet v1.5", as torchvision), so the parameter counts equal torchvision's documented figures
+(resnet18 11,689,512; resnet50 25,557,032). MACs count conv and linear multiply-accumulates.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from cnnbench.models.registry import register_model
+
+
+def _conv_bn(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1) -> list[nn.Module]:
+    return [
+        nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(cout),
+    ]
+
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, cin: int, planes: int, stride: int, groups: int = 1, base: int = 64):
+        super().__init__()
+        self.body = nn.Sequential(
+            *_conv_bn(cin, planes, 3, stride), nn.ReLU(inplace=True), *_conv_bn(planes, planes, 3)
+        )
+        self.shortcut = (
+            nn.Sequential(*_conv_bn(cin, planes, 1, stride))
+            if stride != 1 or cin != planes
+            else nn.Identity()
+        )
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.body(x) + self.shortcut(x))
+
+
+class Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, cin: int, planes: int, stride: int, groups: int = 1, base: int = 64):
+        super().__init__()
+        width = int(planes * (base / 64.0)) * groups
+        cout = planes * self.expansion
+        self.body = nn.Sequential(
+            *_conv_bn(cin, width, 1),
+            nn.ReLU(inplace=True),
+            *_conv_bn(width, width, 3, stride, groups),
+            nn.ReLU(inplace=True),
+            *_conv_bn(width, cout, 1),
+        )
+        self.shortcut = (
+            nn.Sequential(*_conv_bn(cin, cout, 1, stride))
+            if stride != 1 or cin != cout
+            else nn.Identity()
+        )
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.body(x) + self.shortcut(x))
+
+
+class ResNet(nn.Module):
+    """ImageNet ResNet: 7x7 stem, max pool, four stages, global pool, linear classifier."""
+
+    def __init__(
+        self,
+        block: type[BasicBlock] | type[Bottleneck],
+        layers: tuple[int, int, int, int],
+        num_classes: int = 1000,
+        groups: int = 1,
+        width_per_group: int = 64,
+    ):
+        super().__init__()
+        self.stem = nn.Sequential(
+            *_conv_bn(3, 64, 7, 2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, padding=1)
+        )
+        stages: list[nn.Module] = []
+        cin = 64
+        for i, (planes, count) in enumerate(zip((64, 128, 256, 512), layers, strict=True)):
+            blocks: list[nn.Module] = []
+            for j in range(count):
+                stride = 2 if i > 0 and j == 0 else 1
+                blocks.append(block(cin, planes, stride, groups, width_per_group))
+                cin = planes * block.expansion
+            stages.append(nn.Sequential(*blocks))
+        self.stages = nn.Sequential(*stages)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(cin, num_classes)
+        init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(self.stages(self.stem(x)))
+        return self.fc(torch.flatten(x, 1))
+
+
+def init_weights(module: nn.Module) -> None:
+    """He-normal convolutions, unit BatchNorm, small normal classifier (torchvision's scheme)."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.01)
+            nn.init.zeros_(m.bias)
+
+
+@register_model("resnet18", family="resnet")
+def resnet18(num_classes: int = 1000) -> nn.Module:
+    """ResNet-18: basic blocks [2, 2, 2, 2]; 11.69 M params, 1.81 GMACs at 224."""
+    return ResNet(BasicBlock, (2, 2, 2, 2), num_classes)
+
+
+@register_model("resnet34", family="resnet")
+def resnet34(num_classes: int = 1000) -> nn.Module:
+    """ResNet-34: basic blocks [3, 4, 6, 3]; 21.80 M params, 3.66 GMACs at 224."""
+    return ResNet(BasicBlock, (3, 4, 6, 3), num_classes)
+
+
+@register_model("resnet50", family="resnet")
+def resnet50(num_classes: int = 1000) -> nn.Module:
+    """ResNet-50 (v1.5): bottlenecks [3, 4, 6, 3]; 25.56 M params, 4.09 GMACs at 224."""
+    return ResNet(Bottleneck, (3, 4, 6, 3), num_classes)
+
+
+@register_model("resnet101", family="resnet")
+def resnet101(num_classes: int = 1000) -> nn.Module:
+    """ResNet-101 (v1.5): bottlenecks [3, 4, 23, 3]; 44.55 M params, 7.80 GMACs at 224."""
+    return ResNet(Bottleneck, (3, 4, 23, 3), num_classes)
+
+
+@register_model("resnet152", family="resnet")
+def resnet152(num_classes: int = 1000) -> nn.Module:
+    """ResNet-152 (v1.5): bottlenecks [3, 8, 36, 3]; 60.19 M params, 11.51 GMACs at 224."""
+    return ResNet(Bottleneck, (3, 8, 36, 3), num_classes)

@@ -1,0 +1,131 @@
+"""Terminal tables (rich) for runs, engines, models and the machine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.table import Table
+
+from cnnbench.results import ResultRecord
+
+STATUS_STYLE = {"ok": "green", "unsupported": "yellow"}
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if value >= 100:
+        return f"{value:.1f}"
+    if value >= 10:
+        return f"{value:.2f}"
+    return f"{value:.{digits}f}"
+
+
+def gflops_per_s(rec: ResultRecord) -> float | None:
+    """Achieved GFLOP/s: per-image FLOPs (cost) times images per second."""
+    if rec.cost is None or rec.throughput_ips is None or not rec.cost.get("flops"):
+        return None
+    return float(rec.cost["flops"]) * rec.throughput_ips / 1e9
+
+
+def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Table:
+    table = Table(title=title, header_style="bold")
+    for col, justify in (
+        ("model", "left"),
+        ("engine", "left"),
+        ("mode", "left"),
+        ("batch", "right"),
+        ("thr", "right"),
+        ("prec", "left"),
+        ("status", "left"),
+        ("median ms", "right"),
+        ("CI95 ms", "right"),
+        ("mean ms", "right"),
+        ("p99 ms", "right"),
+        ("n", "right"),
+        ("img/s", "right"),
+        ("GFLOP/s", "right"),
+        ("notes", "left"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for rec in records:
+        s, lat = rec.spec, rec.latency_ms
+        batch = str(s.batch)
+        if s.mode == "throughput" and rec.throughput and "best_batch" in rec.throughput:
+            batch = f"{rec.throughput['best_batch']}/{s.batch}"
+        style = STATUS_STYLE.get(rec.status, "red")
+        notes = (
+            rec.error if rec.status != "ok" else "; ".join(w.split(":")[0] for w in rec.warnings)
+        )
+        table.add_row(
+            s.model.name,
+            s.target.engine + ("" if s.target.device == "cpu" else f"/{s.target.device}"),
+            s.mode,
+            batch,
+            str(rec.effective.get("threads", s.target.threads or "-")),
+            str(rec.effective.get("precision", s.target.precision)),
+            f"[{style}]{rec.status}[/{style}]",
+            _fmt(lat.median if lat else None),
+            f"{_fmt(lat.ci95[0])}-{_fmt(lat.ci95[1])}" if lat else "-",
+            _fmt(lat.mean if lat else None),
+            _fmt(lat.p99 if lat else None),
+            str(lat.n) if lat else "-",
+            _fmt(rec.throughput_ips, 1),
+            _fmt(gflops_per_s(rec), 1),
+            (notes or "")[:60],
+        )
+    return table
+
+
+def runs_list_table(records: Sequence[ResultRecord]) -> Table:
+    table = Table(header_style="bold")
+    for col in (
+        "id",
+        "created",
+        "model",
+        "engine",
+        "mode",
+        "batch",
+        "status",
+        "median ms",
+        "img/s",
+    ):
+        table.add_column(col)
+    for rec in records:
+        s = rec.spec
+        style = STATUS_STYLE.get(rec.status, "red")
+        table.add_row(
+            rec.id[:12],
+            rec.created[:19].replace("T", " "),
+            s.model.name,
+            s.target.engine,
+            s.mode,
+            str(s.batch),
+            f"[{style}]{rec.status}[/{style}]",
+            _fmt(rec.latency_ms.median if rec.latency_ms else None),
+            _fmt(rec.throughput_ips, 1),
+        )
+    return table
+
+
+def key_value_table(rows: Iterable[tuple[str, Any]], title: str | None = None) -> Table:
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key, "-" if value is None else str(value))
+    return table
+
+
+def sweep_table(rec: ResultRecord) -> Table | None:
+    if not rec.throughput:
+        return None
+    table = Table(title=f"throughput sweep: {rec.spec.model.name} on {rec.spec.target.engine}")
+    for col in ("batch", "status", "median ms", "img/s"):
+        table.add_column(col, justify="right")
+    for p in rec.throughput.get("sweep", []):
+        table.add_row(
+            str(p["batch"]), p["status"], _fmt(p.get("median_ms")), _fmt(p.get("images_per_s"), 1)
+        )
+    return table
