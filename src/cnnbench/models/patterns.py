@@ -1,0 +1,1 @@
+"""Placeholder module: filled in by the model-zoo work (issue 3)."""
