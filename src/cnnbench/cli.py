@@ -72,6 +72,10 @@ def _environment() -> Any:
     return Environment(collect(), software_versions())
 
 
+def _cache_kind(kind: str) -> str:
+    return "" if kind == "unified" else kind[:1]
+
+
 # -- subcommands -------------------------------------------------------------------------------
 def cmd_info(args: argparse.Namespace) -> int:
     from cnnbench.measure.probes import all_probes
@@ -91,8 +95,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         )
         return 0
     caches = ", ".join(
-        f"L{c['level']}{c['type'][0] if c['type'] != 'unified' else ''} {c['size_bytes'] // 1024} KiB"
-        for c in m["caches"]
+        f"L{c['level']}{_cache_kind(c['type'])} {c['size_bytes'] // 1024} KiB" for c in m["caches"]
     )
     rows = [
         ("machine id", m["id"]),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cnnbench.engines import get_engine, installed_engines
@@ -127,7 +127,7 @@ class RunRequest:
     streams: int = 1
     options: tuple[str, ...] = ()
     input_shape: str | None = None
-    budget: Budget = Budget()
+    budget: Budget = field(default_factory=Budget)
 
 
 def plan(req: RunRequest) -> list[RunSpec]:

@@ -115,7 +115,8 @@ class Store:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StoreError(
-                f"store {self.path} has schema {version}; this cnnbench reads up to {SCHEMA_VERSION}"
+                f"store {self.path} has schema {version}; "
+                f"this cnnbench reads up to {SCHEMA_VERSION}"
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             conn.execute("BEGIN IMMEDIATE")

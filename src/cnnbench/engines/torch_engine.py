@@ -71,7 +71,7 @@ class TorchSession(Session):
         return outputs.detach().float().cpu().numpy()
 
     def context(self) -> contextlib.AbstractContextManager[None]:
-        return self._torch.inference_mode()  # type: ignore[no-any-return]
+        return self._torch.inference_mode()
 
     def effective(self) -> dict[str, Any]:
         torch = self._torch
@@ -112,9 +112,8 @@ class TorchEngine(Engine):
 
         unknown = [k for k, _ in target.options if k not in KNOWN_OPTIONS]
         if unknown:
-            raise Unsupported(
-                f"torch engine has no option {', '.join(unknown)} (known: {', '.join(KNOWN_OPTIONS)})"
-            )
+            known = ", ".join(KNOWN_OPTIONS)
+            raise Unsupported(f"torch engine has no option {', '.join(unknown)} (known: {known})")
         if target.streams != 1:
             raise Unsupported("the torch engine runs one stream per worker (streams must be 1)")
         device = self._device(torch, target.device)
@@ -130,7 +129,7 @@ class TorchEngine(Engine):
         channels_last = _truthy(target.option("channels_last"))
         module = model.module.eval().to(device=device, dtype=dtype)
         if channels_last:
-            module = module.to(memory_format=torch.channels_last)
+            module = module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         return TorchSession(module, device, dtype, channels_last, target)
 
     @staticmethod

@@ -130,7 +130,8 @@ def detect_hypervisor(root: Path, hypervisor_flag: bool) -> str | None:
 
 
 def parse_nvidia_smi(text: str) -> list[dict[str, Any]]:
-    """GPUs from ``nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader,nounits``."""
+    """GPUs from the CSV of ``nvidia-smi --query-gpu=name,memory.total,driver_version
+    --format=csv,noheader,nounits`` (memory in MiB)."""
     gpus = []
     for line in text.strip().splitlines():
         parts = [p.strip() for p in line.split(",")]

@@ -8,6 +8,7 @@ sweep loses one configuration, never the sweep.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -164,8 +165,6 @@ def _classify_death(rc: int | None, wall: float, stderr_tail: str) -> WorkerOutc
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()

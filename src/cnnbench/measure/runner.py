@@ -42,7 +42,9 @@ def run_one(spec: RunSpec, timeout_s: float | None = None) -> WorkerOutcome:
 
 def _timing_info(outcome: WorkerOutcome) -> dict[str, Any]:
     r = outcome.result
-    info = {k: r[k] for k in ("warmup", "stop_reason", "rel_half_width", "prepare_s") if k in r}
+    info: dict[str, Any] = {
+        k: r[k] for k in ("warmup", "stop_reason", "rel_half_width", "prepare_s") if k in r
+    }
     info["worker_wall_s"] = outcome.wall_s
     if "affinity" in r:
         info["affinity"] = r["affinity"]
@@ -145,7 +147,7 @@ def measure_throughput(
         if last["status"] != "ok"
         else ("plateau" if stale >= PLATEAU_STEPS else "max batch reached")
     )
-    summary = {"method": "synchronous batch sweep", "stop": stop, "sweep": sweep}
+    summary: dict[str, Any] = {"method": "synchronous batch sweep", "stop": stop, "sweep": sweep}
     if best is None:
         first = sweep[0]
         return ResultRecord(

@@ -108,13 +108,15 @@ def _normal_quantile(p: float) -> float:
     return (lo + hi) / 2
 
 
-def median_ci(sorted_samples: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+def median_ci(
+    sorted_samples: Sequence[float] | np.ndarray, confidence: float = 0.95
+) -> tuple[float, float]:
     """Distribution-free confidence interval of the median of already sorted samples."""
     j, k = median_ci_ranks(len(sorted_samples), confidence)
     return float(sorted_samples[j - 1]), float(sorted_samples[k - 1])
 
 
-def relative_half_width(sorted_samples: Sequence[float]) -> float:
+def relative_half_width(sorted_samples: Sequence[float] | np.ndarray) -> float:
     """Largest distance from the median to a CI bound, relative to the median."""
     n = len(sorted_samples)
     mid = n // 2

@@ -67,7 +67,7 @@ def main(argv: list[str]) -> int:
         if not isinstance(result, dict):
             raise TypeError(f"entry {job['entry']} returned {type(result).__name__}, not a dict")
         result.setdefault("status", "ok")
-    except BaseException as exc:  # noqa: BLE001 - every failure must become a record
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
         result = {

@@ -1,0 +1,63 @@
+"""Worker entries that misbehave on purpose, for the isolation tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+
+def echo(payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "echo": payload,
+        "omp": os.environ.get("OMP_NUM_THREADS"),
+        "onednn": os.environ.get("ONEDNN_MAX_CPU_ISA"),
+        "aten": os.environ.get("ATEN_CPU_CAPABILITY"),
+    }
+
+
+def segfault(payload: dict[str, Any]) -> dict[str, Any]:
+    os.kill(os.getpid(), signal.SIGSEGV)
+    return {}
+
+
+def abort(payload: dict[str, Any]) -> dict[str, Any]:
+    os.abort()
+
+
+def sigkill(payload: dict[str, Any]) -> dict[str, Any]:
+    os.kill(os.getpid(), signal.SIGKILL)
+    return {}
+
+
+def hang(payload: dict[str, Any]) -> dict[str, Any]:
+    time.sleep(3600)
+    return {}
+
+
+def allocate(payload: dict[str, Any]) -> dict[str, Any]:
+    # Far beyond RAM plus swap: the kernel refuses it at once and Python raises MemoryError.
+    block = bytearray(1 << 46)
+    return {"size": len(block)}
+
+
+def torch_oom(payload: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    t = torch.empty(1 << 44, dtype=torch.float32)
+    return {"numel": t.numel()}
+
+
+def fail(payload: dict[str, Any]) -> dict[str, Any]:
+    raise ValueError("something is wrong with this configuration")
+
+
+def unsupported(payload: dict[str, Any]) -> dict[str, Any]:
+    from cnnbench.errors import Unsupported
+
+    raise Unsupported("this engine cannot do that")
+
+
+def exit_silently(payload: dict[str, Any]) -> dict[str, Any]:
+    os._exit(3)
