@@ -1,7 +1,12 @@
-"""MobileNetV2 (Sandler et al., 2018), laid out as torchvision lays it out.
+"""MobileNetV2 (Sandler et al., 2018), laid out as torchvision lays it out, and MobileNetV1.
 
 Conventions: width multiplier 1.0, input 3x224x224, 1000 classes, ReLU6, channel counts rounded
 to multiples of 8; 3,504,872 parameters (torchvision's documented figure), 0.30 GMACs.
+
+MobileNetV1 (Howard et al., 2017) follows the paper's Table 1 as the TF-Slim reference lays it
+out: a 3x3/2 stem of 32 channels, thirteen depthwise-separable blocks (3x3 depthwise then 1x1
+pointwise, each with BatchNorm and ReLU6), global average pooling and a 1024-to-1000 classifier;
+4,231,976 parameters (the paper: 4.2 M) and 0.57 GMACs (the paper: 569 M mult-adds) at 224.
 """
 
 from __future__ import annotations
@@ -85,3 +90,46 @@ class MobileNetV2(nn.Module):
 def mobilenet_v2(num_classes: int = 1000, width_mult: float = 1.0) -> nn.Module:
     """MobileNetV2 1.0: 3.50 M params, 0.30 GMACs at 224."""
     return MobileNetV2(num_classes, width_mult)
+
+
+# (output channels, stride) of the depthwise-separable blocks, from the paper's Table 1.
+V1_SETTINGS = (
+    (64, 1),
+    (128, 2),
+    (128, 1),
+    (256, 2),
+    (256, 1),
+    (512, 2),
+    *((512, 1),) * 5,
+    (1024, 2),
+    (1024, 1),
+)
+
+
+class MobileNetV1(nn.Module):
+    """MobileNetV1: 3x3 stem, depthwise-separable blocks, global pool, linear classifier."""
+
+    def __init__(self, num_classes: int = 1000, width_mult: float = 1.0, dropout: float = 0.0):
+        super().__init__()
+        cin = make_divisible(32 * width_mult)
+        layers: list[nn.Module] = [conv_bn_act(3, cin, 3, 2)]
+        for c, s in V1_SETTINGS:
+            cout = make_divisible(c * width_mult)
+            layers.append(
+                nn.Sequential(conv_bn_act(cin, cin, 3, s, groups=cin), conv_bn_act(cin, cout, 1))
+            )
+            cin = cout
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(cin, num_classes))
+        init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(self.features(x))
+        return self.classifier(torch.flatten(x, 1))
+
+
+@register_model("mobilenet_v1", family="mobilenet")
+def mobilenet_v1(num_classes: int = 1000, width_mult: float = 1.0) -> nn.Module:
+    """MobileNetV1 1.0: 4.23 M params, 0.57 GMACs at 224."""
+    return MobileNetV1(num_classes, width_mult)

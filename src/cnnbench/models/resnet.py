@@ -3,6 +3,15 @@
 Conventions: input 3x224x224, 1000 classes, stride on the 3x3 convolution of a bottleneck
 ("ResNet v1.5", as torchvision), so the parameter counts equal torchvision's documented figures
 (resnet18 11,689,512; resnet50 25,557,032). MACs count conv and linear multiply-accumulates.
+ResNeXt uses the same bottleneck with a grouped 3x3 convolution of ``groups * width_per_group *
+planes / 64`` channels (resnext50_32x4d 25,028,904 params, 4.23 GMACs; resnext101_32x8d
+88,791,336 params, 16.41 GMACs at 224, torchvision's figures).
+
+``resnet101_cifar`` is ResNet-101 adapted to CIFAR-10, the network of the Cambricon
+ResNet101/CIFAR-10 study: input 3x32x32, a 3x3 stride-1 stem convolution of 64 channels with
+BatchNorm and ReLU and no max pool, then the four ImageNet bottleneck stages [3, 4, 23, 3]
+(64, 128, 256, 512 planes; stride 1, 2, 2, 2, so maps of 32, 16, 8, 4), global average pooling
+and a linear layer to 10 classes: 42,512,970 params and 2.51 GMACs at 32x32.
 """
 
 from __future__ import annotations
@@ -141,3 +150,35 @@ def resnet101(num_classes: int = 1000) -> nn.Module:
 def resnet152(num_classes: int = 1000) -> nn.Module:
     """ResNet-152 (v1.5): bottlenecks [3, 8, 36, 3]; 60.19 M params, 11.51 GMACs at 224."""
     return ResNet(Bottleneck, (3, 8, 36, 3), num_classes)
+
+
+@register_model("resnext50_32x4d", family="resnet")
+def resnext50_32x4d(num_classes: int = 1000) -> nn.Module:
+    """ResNeXt-50 32x4d: bottlenecks [3, 4, 6, 3]; 25.03 M params, 4.23 GMACs at 224."""
+    return ResNet(Bottleneck, (3, 4, 6, 3), num_classes, groups=32, width_per_group=4)
+
+
+@register_model("resnext101_32x8d", family="resnet")
+def resnext101_32x8d(num_classes: int = 1000) -> nn.Module:
+    """ResNeXt-101 32x8d: bottlenecks [3, 4, 23, 3]; 88.79 M params, 16.41 GMACs at 224."""
+    return ResNet(Bottleneck, (3, 4, 23, 3), num_classes, groups=32, width_per_group=8)
+
+
+class CifarResNet(ResNet):
+    """A ResNet for 32x32 inputs: 3x3 stride-1 stem of 64 channels, no max pool."""
+
+    def __init__(
+        self,
+        block: type[BasicBlock] | type[Bottleneck],
+        layers: tuple[int, int, int, int],
+        num_classes: int = 10,
+    ):
+        super().__init__(block, layers, num_classes)
+        self.stem = nn.Sequential(*_conv_bn(3, 64, 3, 1), nn.ReLU(inplace=True))
+        init_weights(self.stem)
+
+
+@register_model("resnet101_cifar", family="resnet", input_shape=(3, 32, 32), dataset="cifar10")
+def resnet101_cifar(num_classes: int = 10) -> nn.Module:
+    """ResNet-101 for CIFAR-10 (3x3 stem, no max pool): 42.51 M params, 2.51 GMACs at 32."""
+    return CifarResNet(Bottleneck, (3, 4, 23, 3), num_classes)
