@@ -1,0 +1,1 @@
+"""Placeholder: the engine is being written (issue 4)."""
