@@ -203,9 +203,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         task = progress.add_task("measuring", total=len(specs))
 
         def done(rec: Any) -> None:
-            progress.update(task, advance=1, description=f"{rec.spec.model.name} {rec.status}")
+            progress.update(task, advance=1)
 
-        records = execute(specs, store, env, timeout_s=args.timeout, on_done=done)
+        def step(message: str) -> None:
+            progress.update(task, description=message)
+
+        records = execute(
+            specs,
+            store,
+            env,
+            rounds=args.rounds,
+            timeout_s=args.timeout,
+            on_done=done,
+            progress=step,
+        )
     store.close()
     out.print(runs_table(records, title=f"cnnbench run -> {store.path}"))
     for rec in records:
@@ -303,6 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--min-samples", type=_positive_int, default=10)
     s.add_argument("--ci", type=_positive_float, default=0.01, help="target CI95 half-width")
     s.add_argument("--timeout", type=_positive_float, help="seconds per configuration")
+    s.add_argument(
+        "--rounds",
+        type=_positive_int,
+        help="interleaved rounds per comparison (default 3 with several engines, else 1)",
+    )
     s.add_argument("-v", "--verbose", action="store_true", help="print the throughput sweeps")
     s.set_defaults(func=cmd_run)
 

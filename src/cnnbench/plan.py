@@ -14,7 +14,11 @@ from pathlib import Path
 from cnnbench.engines import get_engine, installed_engines
 from cnnbench.errors import BadInput
 from cnnbench.measure.isa import get_cap
-from cnnbench.measure.runner import Environment, measure_latency, measure_throughput
+from cnnbench.measure.runner import (
+    Environment,
+    measure_latency_group,
+    measure_throughput_group,
+)
 from cnnbench.models import get_model_info
 from cnnbench.results import ResultRecord
 from cnnbench.spec import MODES, Budget, ModelRef, RunSpec, Target
@@ -177,21 +181,41 @@ def check_writable(path: Path) -> None:
         raise BadInput(f"cannot write {path}")
 
 
+def group_for_comparison(specs: Sequence[RunSpec]) -> list[list[RunSpec]]:
+    """Specs that differ only in their target, in order of first appearance."""
+    groups: dict[tuple[object, ...], list[RunSpec]] = {}
+    for spec in specs:
+        key = (spec.model, spec.input_shape, spec.batch, spec.mode)
+        groups.setdefault(key, []).append(spec)
+    return list(groups.values())
+
+
 def execute(
     specs: Sequence[RunSpec],
     store: Store,
     env: Environment,
     *,
+    rounds: int | None = None,
     timeout_s: float | None = None,
     on_done: Callable[[ResultRecord], None] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[ResultRecord]:
-    """Measure each spec in its own worker and store each record as soon as it exists."""
+    """Measure every spec, each comparison group interleaved, storing records as they come.
+
+    ``rounds`` defaults to 3 when a group compares several targets and 1 otherwise.
+    """
     records = []
-    for spec in specs:
-        measure = measure_throughput if spec.mode == "throughput" else measure_latency
-        rec = measure(spec, env, timeout_s)
-        store.save(rec)
-        records.append(rec)
-        if on_done:
-            on_done(rec)
+    for group in group_for_comparison(specs):
+        n_rounds = rounds if rounds is not None else (3 if len(group) > 1 else 1)
+        if group[0].mode == "throughput":
+            done = measure_throughput_group(group, env, timeout_s=timeout_s, progress=progress)
+        else:
+            done = measure_latency_group(
+                group, env, rounds=n_rounds, timeout_s=timeout_s, progress=progress
+            )
+        for rec in done:
+            store.save(rec)
+            records.append(rec)
+            if on_done:
+                on_done(rec)
     return records

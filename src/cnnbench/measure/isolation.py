@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ class WorkerOutcome:
     returncode: int | None
     wall_s: float
     stderr_tail: str
+    started_s: float = 0.0  # wall-clock time (time.time()) at which the child was started
 
 
 def worker_env(
@@ -101,6 +102,7 @@ def run_worker(
         job_path.write_text(json.dumps(job))
         cmd = [sys.executable, "-m", "cnnbench.measure.worker", str(job_path), str(result_path)]
         start = time.perf_counter()
+        started_s = time.time()
         timed_out = False
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             proc = subprocess.Popen(
@@ -120,19 +122,14 @@ def run_worker(
         stderr_tail = _tail(err_path)
         rc = proc.returncode
         if timed_out:
-            return WorkerOutcome(
-                "timeout",
-                {},
-                f"no result within the {timeout_s:g} s timeout",
-                rc,
-                wall,
-                stderr_tail,
-            )
+            error = f"no result within the {timeout_s:g} s timeout"
+            return WorkerOutcome("timeout", {}, error, rc, wall, stderr_tail, started_s)
         if result_path.exists():
             result = json.loads(result_path.read_text())
             status = str(result.get("status", "failed"))
-            return WorkerOutcome(status, result, result.get("error"), rc, wall, stderr_tail)
-        return _classify_death(rc, wall, stderr_tail)
+            error = result.get("error")
+            return WorkerOutcome(status, result, error, rc, wall, stderr_tail, started_s)
+        return replace(_classify_death(rc, wall, stderr_tail), started_s=started_s)
 
 
 def _classify_death(rc: int | None, wall: float, stderr_tail: str) -> WorkerOutcome:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from cnnbench.errors import Unsupported
+from cnnbench.measure.agreement import compare
 from cnnbench.measure.fingerprint import parse_cpuinfo
 from cnnbench.measure.isa import missing_flags
 from cnnbench.spec import RunSpec
@@ -46,6 +47,10 @@ def check_isa_on_machine(isa: str | None) -> None:
         raise Unsupported(f"ISA cap {isa}: this CPU lacks {', '.join(missing)}")
 
 
+def _first_output(out: Any) -> Any:
+    return out[0] if isinstance(out, tuple | list) else out
+
+
 def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
     """Build the model, prepare the engine session, warm up and time it."""
     import torch
@@ -61,16 +66,25 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
     torch.manual_seed(0)
     module = create_model(spec.model.name)
     cost = model_cost(module, spec.input_shape) if payload.get("cost", True) else None
-    instance = ModelInstance(spec.model.name, module, spec.full_input_shape)
-    session = engine.prepare(instance, spec.target)
     array = np.random.default_rng(INPUT_SEED).standard_normal(
         spec.full_input_shape, dtype=np.float32
     )
+    reference = None
+    if payload.get("agreement", True):
+        # Before prepare: an engine may convert the module in place (dtype, memory format).
+        with torch.inference_mode():
+            reference = _first_output(module(torch.from_numpy(array))).float().numpy()
+    instance = ModelInstance(spec.model.name, module, spec.full_input_shape)
+    session = engine.prepare(instance, spec.target)
     inputs = session.make_inputs(array)
     prepare_s = time.perf_counter() - t_start
     with session.context():
         timing = time_calls(session.timed_call(inputs), spec.budget)
         effective = session.effective()
+        output = session.to_numpy(session.run(inputs)) if reference is not None else None
+    agreement = None
+    if reference is not None and output is not None:
+        agreement = compare(reference, output, spec.target.precision)
     return {
         "status": "ok",
         "samples_ns": list(timing.samples_ns),
@@ -84,5 +98,6 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
         "prepare_s": prepare_s,
         "effective": effective,
         "cost": cost,
+        "agreement": agreement,
         "engine_version": engine.version(),
     }
