@@ -1,0 +1,270 @@
+"""The ONNX Runtime engine, for real (no mocks), on the tiny test network."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+ort = pytest.importorskip("onnxruntime")
+torch = pytest.importorskip("torch")
+
+from cnnbench.cli import main  # noqa: E402
+from cnnbench.engines import ModelInstance, get_engine  # noqa: E402
+from cnnbench.errors import BadInput, Unsupported  # noqa: E402
+from cnnbench.models import create_model  # noqa: E402
+from cnnbench.spec import Target  # noqa: E402
+
+SAMPLE = (3, 32, 32)
+HAS_CUDA = "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+def _module(seed: int = 0) -> Any:
+    torch.manual_seed(seed)
+    return create_model("tinynet")
+
+
+def _instance(batch: int = 1, seed: int = 0) -> ModelInstance:
+    return ModelInstance("tinynet", _module(seed), (batch, *SAMPLE))
+
+
+def _input(batch: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((batch, *SAMPLE), dtype=np.float32)
+
+
+def _reference(module: Any, x: np.ndarray) -> np.ndarray:
+    with torch.inference_mode():
+        return module(torch.from_numpy(x)).numpy()
+
+
+def _prepare(instance: ModelInstance, **target: Any) -> Any:
+    return get_engine("onnxruntime")().prepare(instance, Target("onnxruntime", **target))
+
+
+def _run(session: Any, x: np.ndarray) -> np.ndarray:
+    return session.to_numpy(session.run(session.make_inputs(x)))
+
+
+def test_info_lists_the_cpu_and_a_version() -> None:
+    info = get_engine("onnxruntime").info()
+    assert info.installed and info.version == ort.__version__
+    assert "cpu" in info.devices
+    assert any(d.startswith("cuda") for d in info.devices) == HAS_CUDA
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fp32_matches_torch_and_reports_what_it_uses(threads: int) -> None:
+    inst = _instance()
+    session = _prepare(inst, threads=threads)
+    x = _input(1)
+    out = _run(session, x)
+    assert out.shape == (1, 10) and out.dtype == np.float32
+    np.testing.assert_allclose(out, _reference(inst.module, x), rtol=1e-4, atol=1e-6)
+    # The timed callable computes the same thing.
+    inputs = session.make_inputs(x)
+    session.timed_call(inputs)()
+    np.testing.assert_allclose(session.to_numpy(inputs.binding.get_outputs()), out)
+
+    eff = session.effective()
+    assert eff["precision"] == "fp32" and eff["device"] == "cpu"
+    assert eff["providers"] == ["CPUExecutionProvider"]
+    assert eff["threads"] == threads == eff["intra_op_num_threads"]
+    assert eff["threads_spawned"] == threads - 1  # the caller is the pool's last thread
+    assert eff["streams"] == 1 and eff["isa"] is None
+    assert eff["graph_optimization_level"] == "ORT_ENABLE_ALL"
+    assert eff["execution_mode"] == "ORT_SEQUENTIAL"
+    assert eff["allow_spinning"] is True
+    assert eff["graph"]["conv_nodes"] == {"fp32": 3}
+    assert eff["model"]["origin"] == "export" and Path(eff["model"]["path"]).is_file()
+    json.dumps(eff)  # the record must be able to hold it
+
+
+def test_default_threads_are_counted_not_assumed() -> None:
+    eff = _prepare(_instance()).effective()
+    assert eff["intra_op_num_threads"] == 0  # left to onnxruntime
+    assert eff["threads"] == eff["threads_spawned"] + 1 >= 1
+
+
+@pytest.mark.parametrize(
+    ("level", "ort_level"),
+    [
+        ("disable", "ORT_DISABLE_ALL"),
+        ("basic", "ORT_ENABLE_BASIC"),
+        ("extended", "ORT_ENABLE_EXTENDED"),
+    ],
+)
+def test_graph_optimization_option_sets_the_level(level: str, ort_level: str) -> None:
+    inst = _instance()
+    session = _prepare(inst, threads=1, options=(("graph_optimization", level),))
+    eff = session.effective()
+    assert eff["graph_optimization"] == level and eff["graph_optimization_level"] == ort_level
+    ops = eff["graph"]["ops"]
+    if level == "extended":
+        assert ops.get("com.microsoft:FusedConv") == 3  # conv + relu fused
+    else:
+        assert ops.get("Relu") == 3 and ops.get("Conv") == 3
+    x = _input(1)
+    np.testing.assert_allclose(_run(session, x), _reference(inst.module, x), rtol=1e-4, atol=1e-6)
+
+
+def test_parallel_mode_and_spinning_are_recorded() -> None:
+    options = (("allow_spinning", "0"), ("execution_mode", "parallel"), ("inter_op_threads", "2"))
+    session = _prepare(_instance(), threads=1, options=options)
+    eff = session.effective()
+    assert eff["execution_mode"] == "ORT_PARALLEL" and eff["inter_op_num_threads"] == 2
+    assert eff["allow_spinning"] is False
+    assert eff["session_config"]["session.intra_op.allow_spinning"] == "0"
+    assert _run(session, _input(1)).shape == (1, 10)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ((("fast", "1"),), "known: allow_spinning, execution_mode, graph_optimization"),
+        ((("graph_optimization", "max"),), "choose one of disable, basic, extended, all"),
+        ((("execution_mode", "async"),), "choose one of sequential, parallel"),
+        ((("inter_op_threads", "2"),), "parallel only"),
+        ((("execution_mode", "parallel"), ("inter_op_threads", "x")), "not a positive integer"),
+        ((("allow_spinning", "maybe"),), "use 1 or 0"),
+    ],
+)
+def test_bad_options_are_refused(options: tuple[tuple[str, str], ...], message: str) -> None:
+    with pytest.raises(Unsupported, match=message):
+        _prepare(_instance(), options=options)
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ({"precision": "bf16"}, "no bf16 convolution kernels"),
+        ({"precision": "fp16"}, "no fp16 convolution kernels"),
+        ({"isa": "avx2"}, "onnxruntime's MLAS kernels cannot be capped at an ISA level"),
+        ({"device": "npu"}, "no device 'npu'"),
+    ],
+)
+def test_refusals(target: dict[str, Any], message: str) -> None:
+    with pytest.raises(Unsupported, match=message):
+        _prepare(_instance(), **target)
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="CUDA is available to onnxruntime here")
+@pytest.mark.parametrize("device", ["cuda", "cuda:1", "tensorrt"])
+def test_gpu_devices_are_refused_without_their_provider(device: str) -> None:
+    with pytest.raises(Unsupported, match=r"has no (CUDA|Tensorrt)ExecutionProvider"):
+        _prepare(_instance(), device=device)
+
+
+def test_int8_is_quantised_calibrated_and_agrees() -> None:
+    inst = _instance(batch=8)
+    x = _input(8, seed=5)
+    fp32 = _run(_prepare(inst, threads=1), x)
+    session = _prepare(inst, threads=1, precision="int8")
+    out = _run(session, x)
+    assert out.shape == (8, 10)
+    assert np.mean(out.argmax(1) == fp32.argmax(1)) >= 0.75
+    assert np.max(np.abs(out - fp32)) < 0.1 * np.max(np.abs(fp32))
+
+    eff = session.effective()
+    assert eff["precision"] == "int8"
+    assert eff["graph"]["conv_nodes"].get("int8", 0) == 3
+    assert "fp32" not in eff["graph"]["conv_nodes"]
+    assert eff["graph"]["ops"]["com.microsoft:QLinearConv"] == 3
+    calib = eff["calibration"]
+    assert calib["method"] == "MinMax" and calib["samples"] >= 8 and calib["seed"] == 1
+    assert calib["cached"] is False
+    assert eff["quantization"]["format"] == "QDQ" and eff["quantization"]["per_channel"]
+    loaded = Path(eff["model"]["loaded"])
+    assert loaded.is_file() and loaded.parent == Path(eff["model"]["path"]).parent
+    assert ".int8-" in loaded.name
+
+    again = _prepare(inst, threads=1, precision="int8").effective()
+    assert again["calibration"]["cached"] is True and again["model"]["loaded"] == str(loaded)
+
+
+def test_int8_without_qdq_fusion_is_refused() -> None:
+    with pytest.raises(Unsupported, match="float convolutions"):
+        _prepare(_instance(), precision="int8", options=(("graph_optimization", "basic"),))
+
+
+def test_a_users_onnx_file_loads_without_a_module(tmp_path: Path) -> None:
+    from cnnbench.graph.export import export_module
+
+    module = _module(seed=3)
+    path = export_module(module, (2, *SAMPLE), tmp_path / "mine.onnx")
+    inst = ModelInstance("mine", None, (2, *SAMPLE), {"onnx_path": str(path)})  # type: ignore[arg-type]
+    session = _prepare(inst, threads=1)
+    x = _input(2)
+    np.testing.assert_allclose(_run(session, x), _reference(module, x), rtol=1e-4, atol=1e-6)
+    assert session.effective()["model"] == {
+        "origin": "file",
+        "path": str(path.resolve()),
+        "weights_digest": None,
+        "loaded": str(path.resolve()),
+    }
+    with pytest.raises(BadInput, match="does not fit"):
+        session.make_inputs(_input(3))
+
+
+def test_modules_with_other_weights_get_their_own_export() -> None:
+    x = _input(1)
+    first, second = _instance(seed=0), _instance(seed=1)
+    a, b = _prepare(first, threads=1), _prepare(second, threads=1)
+    assert a.effective()["model"]["path"] != b.effective()["model"]["path"]
+    np.testing.assert_allclose(_run(b, x), _reference(second.module, x), rtol=1e-4, atol=1e-6)
+
+
+def test_streams_run_concurrently_but_are_not_timed_as_latency() -> None:
+    inst = _instance()
+    session = _prepare(inst, threads=1, streams=2)
+    x = _input(1)
+    inputs = session.make_inputs(x)
+    with pytest.raises(Unsupported, match="streams=2"):
+        session.timed_call(inputs)
+    futures = [session.run_async(inputs) for _ in range(4)]
+    want = _reference(inst.module, x)
+    for f in futures:
+        np.testing.assert_allclose(session.to_numpy(f.result()), want, rtol=1e-4, atol=1e-6)
+    assert session.run_concurrent(inputs, 8) > 0
+    assert session.effective()["streams"] == 2
+    session.close()
+
+
+def test_fp16_copy_for_cuda_has_fp16_convolutions() -> None:
+    """The fp16 conversion and its read-back, checked on the graph (no GPU needed)."""
+    from cnnbench.engines._onnx_common import source_onnx
+    from cnnbench.engines.onnxruntime_engine import _fp16_model, _graph_summary
+
+    source = source_onnx(_instance()).path
+    converted = _fp16_model(source)
+    assert converted.is_file() and converted != source and ".fp16-" in converted.name
+    assert _graph_summary(converted)["conv_nodes"] == {"fp16": 3}
+    assert _graph_summary(source)["conv_nodes"] == {"fp32": 3}
+    assert _fp16_model(source) == converted  # cached
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAS_CUDA, reason="no CUDAExecutionProvider in this onnxruntime")
+def test_cuda_runs_on_the_gpu_and_agrees() -> None:
+    inst = _instance()
+    session = _prepare(inst, device="cuda:0")
+    x = _input(1)
+    np.testing.assert_allclose(_run(session, x), _reference(inst.module, x), rtol=1e-3, atol=1e-4)
+    eff = session.effective()
+    assert eff["providers"][0] == "CUDAExecutionProvider" and eff["device"] == "cuda:0"
+
+
+def test_cli_run_end_to_end() -> None:
+    args = ["run", "tinynet", "-e", "onnxruntime", "--budget", "0.3", "--threads", "1"]
+    assert main([*args, "--json", "o.json"]) == 0
+    rec = json.loads(Path("o.json").read_text())[0]
+    assert rec["status"] == "ok" and rec["spec"]["engine"] == "onnxruntime"
+    eff = rec["effective"]
+    assert eff["precision"] == "fp32" and eff["threads"] == 1
+    assert eff["providers"] == ["CPUExecutionProvider"]
+    assert eff["graph"]["conv_nodes"] == {"fp32": 3}
+    assert rec["latency_ms"]["n"] >= 1
+    if rec.get("agreement"):
+        assert rec["agreement"]["within_tolerance"] is True
