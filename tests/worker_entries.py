@@ -61,3 +61,16 @@ def unsupported(payload: dict[str, Any]) -> dict[str, Any]:
 
 def exit_silently(payload: dict[str, Any]) -> dict[str, Any]:
     os._exit(3)
+
+
+def torch_isa(payload: dict[str, Any]) -> dict[str, Any]:
+    """Prepare tinynet on torch under the ISA cap the parent set; report what ATen runs."""
+    from cnnbench.engines import ModelInstance, get_engine
+    from cnnbench.models import create_model
+    from cnnbench.spec import Target
+
+    session = get_engine("torch")().prepare(
+        ModelInstance("tinynet", create_model("tinynet"), (1, 3, 32, 32)),
+        Target("torch", isa=payload["isa"]),
+    )
+    return session.effective()

@@ -1,14 +1,20 @@
-"""The PyTorch engine: eager mode on the CPU, and on CUDA devices where a GPU exists.
+"""The PyTorch engine: eager (or torch.compile) on the CPU, and on CUDA devices where present.
 
-Precision: fp32 (default) and bf16 run the module in that dtype; fp16 runs on CUDA only; int8 is
-refused (no post-training quantisation path here). ``run`` synchronises a CUDA device before it
-returns, so a timed call covers the whole inference. Options: ``channels_last=1``.
+Precision: fp32 (default); bf16 either casts the module and input to bfloat16 (``bf16=cast``, the
+default) or runs fp32 weights under ``torch.autocast`` (``bf16=autocast``); fp16 likewise, on
+CUDA only; int8 is refused (no post-training quantisation path from an fp32 graph here).
+``run`` synchronises a CUDA device before it returns, so a timed call covers the whole inference.
+
+Options (``--option KEY=VALUE``): ``channels_last=1``; ``compile=1`` (torch.compile, inductor;
+the compilation happens in ``prepare`` and is not timed); ``compile_mode=default|reduce-overhead|
+max-autotune``; ``bf16=cast|autocast`` (also for fp16).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,29 +24,62 @@ from cnnbench.errors import Unsupported
 from cnnbench.measure.isa import get_cap
 from cnnbench.spec import Target
 
-KNOWN_OPTIONS = ("channels_last",)
+KNOWN_OPTIONS = ("bf16", "channels_last", "compile", "compile_mode")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 
 
 def _truthy(value: str | None) -> bool:
     return (value or "").lower() in ("1", "true", "yes", "on")
 
 
+@dataclass(frozen=True)
+class TorchConfig:
+    """The torch-specific reading of a target's options."""
+
+    channels_last: bool
+    compile: bool
+    compile_mode: str
+    low_precision_mode: str  # "cast" | "autocast" (only meaningful for bf16/fp16)
+
+    @classmethod
+    def from_target(cls, target: Target) -> TorchConfig:
+        unknown = [k for k, _ in target.options if k not in KNOWN_OPTIONS]
+        if unknown:
+            known = ", ".join(KNOWN_OPTIONS)
+            raise Unsupported(f"torch engine has no option {', '.join(unknown)} (known: {known})")
+        mode = target.option("compile_mode", "default") or "default"
+        if mode not in COMPILE_MODES:
+            raise Unsupported(f"compile_mode {mode!r}: choose {', '.join(COMPILE_MODES)}")
+        low = target.option("bf16", "cast") or "cast"
+        if low not in ("cast", "autocast"):
+            raise Unsupported(f"bf16={low!r}: choose cast or autocast")
+        return cls(
+            channels_last=_truthy(target.option("channels_last")),
+            compile=_truthy(target.option("compile")),
+            compile_mode=mode,
+            low_precision_mode=low,
+        )
+
+
 class TorchSession(Session):
-    def __init__(self, module: Any, device: Any, dtype: Any, channels_last: bool, target: Target):
+    def __init__(
+        self, module: Any, device: Any, dtype: Any, input_dtype: Any, cfg: TorchConfig
+    ) -> None:
         import torch
 
         self._torch = torch
         self.module = module
         self.device = device
-        self.dtype = dtype
-        self.channels_last = channels_last
-        self.target = target
+        self.dtype = dtype  # the compute precision
+        self.input_dtype = input_dtype  # what the module is fed (fp32 under autocast)
+        self.cfg = cfg
         self._cuda = device.type == "cuda"
+        self._autocast = dtype != input_dtype
 
     def make_inputs(self, array: np.ndarray) -> Any:
         torch = self._torch
-        x = torch.from_numpy(np.ascontiguousarray(array)).to(self.device, self.dtype)
-        if self.channels_last and x.dim() == 4:
+        x = torch.from_numpy(np.ascontiguousarray(array)).to(self.device, self.input_dtype)
+        if self.cfg.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         if self._cuda:
             torch.cuda.synchronize(self.device)
@@ -71,20 +110,26 @@ class TorchSession(Session):
         return outputs.detach().float().cpu().numpy()
 
     def context(self) -> contextlib.AbstractContextManager[None]:
-        return self._torch.inference_mode()
+        torch = self._torch
+        if not self._autocast:
+            return torch.inference_mode()
+        stack = contextlib.ExitStack()
+        stack.enter_context(torch.inference_mode())
+        stack.enter_context(torch.autocast(self.device.type, dtype=self.dtype))
+        return stack  # type: ignore[return-value]
 
     def effective(self) -> dict[str, Any]:
         torch = self._torch
+        names = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
         eff: dict[str, Any] = {
-            "precision": {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[
-                self.dtype
-            ],
+            "precision": names[self.dtype],
+            "precision_mode": "autocast" if self._autocast else "cast",
             "device": str(self.device),
             "threads": torch.get_num_threads(),
             "interop_threads": torch.get_num_interop_threads(),
             "streams": 1,
-            "mode": "eager",
-            "memory_format": "channels_last" if self.channels_last else "contiguous",
+            "mode": f"compile(inductor, {self.cfg.compile_mode})" if self.cfg.compile else "eager",
+            "memory_format": "channels_last" if self.cfg.channels_last else "contiguous",
             "aten_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
             "mkldnn_enabled": bool(torch.backends.mkldnn.is_available()),
@@ -110,10 +155,9 @@ class TorchEngine(Engine):
     def prepare(self, model: ModelInstance, target: Target) -> Session:
         import torch
 
-        unknown = [k for k, _ in target.options if k not in KNOWN_OPTIONS]
-        if unknown:
-            known = ", ".join(KNOWN_OPTIONS)
-            raise Unsupported(f"torch engine has no option {', '.join(unknown)} (known: {known})")
+        cfg = TorchConfig.from_target(target)
+        if model.module is None:
+            raise Unsupported("the torch engine runs PyTorch modules, not ONNX files")
         if target.streams != 1:
             raise Unsupported("the torch engine runs one stream per worker (streams must be 1)")
         device = self._device(torch, target.device)
@@ -126,11 +170,20 @@ class TorchEngine(Engine):
                 )
         if target.isa is not None:
             self._check_isa(torch, target.isa, device)
-        channels_last = _truthy(target.option("channels_last"))
-        module = model.module.eval().to(device=device, dtype=dtype)
-        if channels_last:
-            module = module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        return TorchSession(module, device, dtype, channels_last, target)
+        autocast = dtype != torch.float32 and cfg.low_precision_mode == "autocast"
+        weights_dtype = torch.float32 if autocast else dtype
+        module: Any = model.module.eval().to(device=device, dtype=weights_dtype)
+        if cfg.channels_last:
+            module = module.to(memory_format=torch.channels_last)
+        if cfg.compile:
+            module = torch.compile(module, backend="inductor", mode=cfg.compile_mode)
+        session = TorchSession(module, device, dtype, weights_dtype, cfg)
+        if cfg.compile:
+            # Compile now, on an input of the real shape, so compilation is never timed.
+            x = session.make_inputs(np.zeros(model.input_shape, dtype=np.float32))
+            with session.context():
+                session.run(x)
+        return session
 
     @staticmethod
     def _device(torch: Any, name: str) -> Any:
@@ -153,9 +206,9 @@ class TorchEngine(Engine):
             return torch.bfloat16
         if precision == "fp16":
             if device.type != "cuda":
-                raise Unsupported("torch eager fp16 is offered on CUDA devices only")
+                raise Unsupported("torch fp16 is offered on CUDA devices only")
             return torch.float16
-        raise Unsupported(f"torch eager has no {precision} path from an fp32 model")
+        raise Unsupported(f"torch has no {precision} path from an fp32 model")
 
     @staticmethod
     def _check_isa(torch: Any, isa: str, device: Any) -> None:

@@ -29,6 +29,35 @@ def gflops_per_s(rec: ResultRecord) -> float | None:
     return float(rec.cost["flops"]) * rec.throughput_ips / 1e9
 
 
+def speedups(records: Sequence[ResultRecord]) -> list[float | None]:
+    """Speed of each record against the first record of its comparison (same model, shape,
+    batch and mode): latency median ratio, or images/s ratio in throughput mode."""
+    first: dict[tuple[object, ...], ResultRecord] = {}
+    out: list[float | None] = []
+    for rec in records:
+        s = rec.spec
+        base = first.setdefault((s.model, s.input_shape, s.batch, s.mode), rec)
+        if rec.status != "ok" or base.status != "ok":
+            out.append(None)
+        elif s.mode == "throughput" and rec.throughput_ips and base.throughput_ips:
+            out.append(rec.throughput_ips / base.throughput_ips)
+        elif rec.latency_ms and base.latency_ms:
+            out.append(base.latency_ms.median / rec.latency_ms.median)
+        else:
+            out.append(None)
+    return out
+
+
+def agreement_cell(rec: ResultRecord) -> str:
+    a = rec.agreement
+    if not a:
+        return "-"
+    if "error" in a:
+        return "[red]shape[/red]"
+    verdict = "[green]ok[/green]" if a.get("within_tolerance") else "[red]drift[/red]"
+    return f"{verdict} {a['max_rel_err']:.0e} t1 {a['top1_agree']:.0%}"
+
+
 def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Table:
     table = Table(title=title, header_style="bold")
     for col, justify in (
@@ -46,10 +75,12 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
         ("n", "right"),
         ("img/s", "right"),
         ("GFLOP/s", "right"),
+        ("speedup", "right"),
+        ("agreement", "left"),
         ("notes", "left"),
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for rec in records:
+    for rec, speedup in zip(records, speedups(records), strict=True):
         s, lat = rec.spec, rec.latency_ms
         batch = str(s.batch)
         if s.mode == "throughput" and rec.throughput and "best_batch" in rec.throughput:
@@ -73,6 +104,8 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
             str(lat.n) if lat else "-",
             _fmt(rec.throughput_ips, 1),
             _fmt(gflops_per_s(rec), 1),
+            f"{speedup:.2f}x" if speedup is not None else "-",
+            agreement_cell(rec),
             (notes or "")[:60],
         )
     return table
