@@ -19,7 +19,7 @@ from cnnbench import __version__
 from cnnbench.errors import BadInput
 from cnnbench.spec import Budget
 
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
 err = Console(stderr=True, highlight=False)
 
 

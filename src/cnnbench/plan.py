@@ -136,14 +136,14 @@ class RunRequest:
 
 def plan(req: RunRequest) -> list[RunSpec]:
     """Validated specs, ordered model x mode x engine."""
-    infos = [get_model_info(m) for m in req.models]
+    shape = parse_shape(req.input_shape) if req.input_shape else None
+    infos = [get_model_info(m, shape) for m in req.models]
     engines = resolve_engines(req.engines)
     modes = resolve_modes(req.modes)
     if req.isa is not None:
         get_cap(req.isa)
     cores = parse_cores(req.cores) if req.cores else None
     options = parse_options(req.options)
-    shape = parse_shape(req.input_shape) if req.input_shape else None
     specs = []
     for info in infos:
         for mode in modes:
@@ -162,7 +162,7 @@ def plan(req: RunRequest) -> list[RunSpec]:
                 specs.append(
                     RunSpec(
                         ModelRef(info.name),
-                        shape or info.input_shape,
+                        info.input_shape,
                         batch,
                         target,
                         mode,

@@ -53,7 +53,7 @@ class ModelInstance:
     """A built model ready for an engine: name, the torch module, the full input shape."""
 
     name: str
-    module: nn.Module
+    module: nn.Module | None  # None for a user's ONNX file (extras["onnx_path"])
     input_shape: tuple[int, ...]  # with the batch dimension
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -57,24 +57,32 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
 
     from cnnbench.engines import ModelInstance, get_engine
     from cnnbench.measure.timing import time_calls
-    from cnnbench.models import create_model
+    from cnnbench.models import create_model, get_model_info
 
     spec = RunSpec.from_dict(payload["spec"])
     check_isa_on_machine(spec.target.isa)
     engine = get_engine(spec.target.engine)()
     t_start = time.perf_counter()
-    torch.manual_seed(0)
-    module = create_model(spec.model.name)
-    cost = model_cost(module, spec.input_shape) if payload.get("cost", True) else None
+    info = get_model_info(spec.model.name, spec.input_shape)
     array = np.random.default_rng(INPUT_SEED).standard_normal(
         spec.full_input_shape, dtype=np.float32
     )
+    module = None
+    extras: dict[str, Any] = {}
     reference = None
-    if payload.get("agreement", True):
-        # Before prepare: an engine may convert the module in place (dtype, memory format).
-        with torch.inference_mode():
-            reference = _first_output(module(torch.from_numpy(array))).float().numpy()
-    instance = ModelInstance(spec.model.name, module, spec.full_input_shape)
+    cost = None
+    if info.onnx_path is not None:
+        # A user's ONNX file: no torch module, so no torch reference and no torch-side count.
+        extras["onnx_path"] = str(info.onnx_path)
+    else:
+        torch.manual_seed(0)
+        module = create_model(spec.model.name)
+        cost = model_cost(module, spec.input_shape) if payload.get("cost", True) else None
+        if payload.get("agreement", True):
+            # Before prepare: an engine may convert the module in place (dtype, memory format).
+            with torch.inference_mode():
+                reference = _first_output(module(torch.from_numpy(array))).float().numpy()
+    instance = ModelInstance(spec.model.name, module, spec.full_input_shape, extras)
     session = engine.prepare(instance, spec.target)
     inputs = session.make_inputs(array)
     prepare_s = time.perf_counter() - t_start

@@ -55,7 +55,7 @@ def agreement_cell(rec: ResultRecord) -> str:
     if "error" in a:
         return "[red]shape[/red]"
     verdict = "[green]ok[/green]" if a.get("within_tolerance") else "[red]drift[/red]"
-    return f"{verdict} {a['max_rel_err']:.0e} t1 {a['top1_agree']:.0%}"
+    return f"{verdict} {a['max_rel_err']:.0e}"
 
 
 def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Table:
@@ -69,7 +69,7 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
         ("prec", "left"),
         ("status", "left"),
         ("median ms", "right"),
-        ("CI95 ms", "right"),
+        ("CI95", "right"),
         ("mean ms", "right"),
         ("p99 ms", "right"),
         ("n", "right"),
@@ -79,7 +79,15 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
         ("agreement", "left"),
         ("notes", "left"),
     ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        wide = col in ("model", "notes")
+        table.add_column(
+            col,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=True,
+            overflow="ellipsis",
+            min_width=None if wide else len(col),
+            max_width=32 if wide else None,
+        )
     for rec, speedup in zip(records, speedups(records), strict=True):
         s, lat = rec.spec, rec.latency_ms
         batch = str(s.batch)
@@ -98,7 +106,9 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
             str(rec.effective.get("precision", s.target.precision)),
             f"[{style}]{rec.status}[/{style}]",
             _fmt(lat.median if lat else None),
-            f"{_fmt(lat.ci95[0])}-{_fmt(lat.ci95[1])}" if lat else "-",
+            f"±{max(lat.median - lat.ci95[0], lat.ci95[1] - lat.median) / lat.median:.1%}"
+            if lat and lat.median > 0
+            else "-",
             _fmt(lat.mean if lat else None),
             _fmt(lat.p99 if lat else None),
             str(lat.n) if lat else "-",
