@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cnnbench.errors import BadInput
+from cnnbench.errors import BadInput, Unsupported
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,6 +58,17 @@ class ModelInstance:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class StreamsResult:
+    """What several requests in flight achieved: per-request latencies and total images/s."""
+
+    latencies_ns: tuple[int, ...]  # each request, submission to completion
+    images_per_s: float  # batch x completed requests / wall seconds
+    requests_in_flight: int
+    completed: int
+    seconds: float
+
+
 class Session(ABC):
     """A prepared model on one engine and target."""
 
@@ -80,6 +91,11 @@ class Session(ABC):
     def context(self) -> contextlib.AbstractContextManager[None]:
         """Entered once around warm-up and timing (e.g. torch's inference mode)."""
         return contextlib.nullcontext()
+
+    def run_streams(self, inputs: Any, seconds: float) -> StreamsResult:
+        """Keep ``target.streams`` requests in flight for about ``seconds``; engines that can
+        run parallel independent requests override this."""
+        raise Unsupported(f"{type(self).__name__} cannot keep several requests in flight")
 
     def timed_call(self, inputs: Any) -> Callable[[], object]:
         """The zero-argument callable the timing loop brackets."""
