@@ -194,7 +194,7 @@ def test_a_users_onnx_file_loads_without_a_module(tmp_path: Path) -> None:
 
     module = _module(seed=3)
     path = export_module(module, (2, *SAMPLE), tmp_path / "mine.onnx")
-    inst = ModelInstance("mine", None, (2, *SAMPLE), {"onnx_path": str(path)})  # type: ignore[arg-type]
+    inst = ModelInstance("mine", None, (2, *SAMPLE), {"onnx_path": str(path)})
     session = _prepare(inst, threads=1)
     x = _input(2)
     np.testing.assert_allclose(_run(session, x), _reference(module, x), rtol=1e-4, atol=1e-6)
@@ -216,33 +216,44 @@ def test_modules_with_other_weights_get_their_own_export() -> None:
     np.testing.assert_allclose(_run(b, x), _reference(second.module, x), rtol=1e-4, atol=1e-6)
 
 
-def test_streams_run_concurrently_but_are_not_timed_as_latency() -> None:
-    inst = _instance()
+def test_streams_are_measured_by_run_streams_not_as_latency() -> None:
+    inst = _instance(batch=2)
     session = _prepare(inst, threads=1, streams=2)
-    x = _input(1)
+    x = _input(2)
     inputs = session.make_inputs(x)
     with pytest.raises(Unsupported, match="streams=2"):
         session.timed_call(inputs)
-    futures = [session.run_async(inputs) for _ in range(4)]
-    want = _reference(inst.module, x)
-    for f in futures:
-        np.testing.assert_allclose(session.to_numpy(f.result()), want, rtol=1e-4, atol=1e-6)
-    assert session.run_concurrent(inputs, 8) > 0
+    result = session.run_streams(inputs, 0.3)
+    assert result.requests_in_flight == 2
+    assert result.completed > 0 and len(result.latencies_ns) == result.completed
+    assert all(lat > 0 for lat in result.latencies_ns)
+    assert result.seconds >= 0.3 and result.images_per_s > 0
+    assert result.images_per_s == pytest.approx(2 * result.completed / result.seconds)
+    # The session still computes the right thing afterwards.
+    np.testing.assert_allclose(_run(session, x), _reference(inst.module, x), rtol=1e-4, atol=1e-6)
     assert session.effective()["streams"] == 2
-    session.close()
+    with pytest.raises(BadInput, match="positive number of seconds"):
+        session.run_streams(inputs, 0)
+
+
+def test_run_streams_with_one_stream() -> None:
+    session = _prepare(_instance(), threads=1)
+    result = session.run_streams(session.make_inputs(_input(1)), 0.1)
+    assert result.requests_in_flight == 1 and result.completed == len(result.latencies_ns) > 0
 
 
 def test_fp16_copy_for_cuda_has_fp16_convolutions() -> None:
     """The fp16 conversion and its read-back, checked on the graph (no GPU needed)."""
     from cnnbench.engines._onnx_common import source_onnx
-    from cnnbench.engines.onnxruntime_engine import _fp16_model, _graph_summary
+    from cnnbench.engines._ort_inspect import graph_summary
+    from cnnbench.engines._ort_quantize import fp16_model
 
     source = source_onnx(_instance()).path
-    converted = _fp16_model(source)
+    converted = fp16_model(source)
     assert converted.is_file() and converted != source and ".fp16-" in converted.name
-    assert _graph_summary(converted)["conv_nodes"] == {"fp16": 3}
-    assert _graph_summary(source)["conv_nodes"] == {"fp32": 3}
-    assert _fp16_model(source) == converted  # cached
+    assert graph_summary(converted)["conv_nodes"] == {"fp16": 3}
+    assert graph_summary(source)["conv_nodes"] == {"fp32": 3}
+    assert fp16_model(source) == converted  # cached
 
 
 @pytest.mark.gpu

@@ -15,13 +15,9 @@ pytest.importorskip("openvino")
 
 from cnnbench.cli import main
 from cnnbench.engines import ModelInstance, get_engine
-from cnnbench.engines.openvino_engine import (
-    OpenVinoSession,
-    check_isa_kernels,
-    check_precision,
-    kernel_isa,
-)
-from cnnbench.errors import Unsupported
+from cnnbench.engines._openvino_inspect import check_isa_kernels, check_precision, kernel_isa
+from cnnbench.engines.openvino_engine import OpenVinoSession
+from cnnbench.errors import BadInput, Unsupported
 from cnnbench.measure.fingerprint import parse_cpuinfo
 from cnnbench.measure.isolation import run_worker
 from cnnbench.spec import Target
@@ -218,17 +214,33 @@ def test_isa_cap_sse41_in_a_worker() -> None:
     assert "jit_sse42_f32 (Convolution" in error  # the cap did reach the convolutions
 
 
-def test_infer_queue(tiny: tuple[ModelInstance, np.ndarray, np.ndarray]) -> None:
+def test_run_streams_keeps_two_requests_in_flight(
+    tiny: tuple[ModelInstance, np.ndarray, np.ndarray],
+) -> None:
+    instance, array, ref = tiny
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("two streams need two CPUs")
+    session = _prepare(instance, threads=2, streams=2)
+    inputs = session.make_inputs(array)
+    result = session.run_streams(inputs, 0.3)
+    assert result.requests_in_flight == 2
+    assert result.completed > 0 and len(result.latencies_ns) == result.completed
+    assert all(lat > 0 for lat in result.latencies_ns)
+    assert result.seconds >= 0.3 and result.images_per_s > 0
+    assert result.images_per_s == pytest.approx(SHAPE[0] * result.completed / result.seconds)
+    again = session.run_streams(inputs, 0.05)  # the queue is made once and reused
+    assert again.completed == len(again.latencies_ns) > 0
+    out = session.to_numpy(session.run(inputs))  # the sync request is untouched
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-6)
+    with pytest.raises(BadInput, match="positive number of seconds"):
+        session.run_streams(inputs, -1.0)
+
+
+def test_run_streams_with_one_stream(tiny: tuple[ModelInstance, np.ndarray, np.ndarray]) -> None:
     instance, array, _ = tiny
     session = _prepare(instance, threads=1)
-    session.make_inputs(array)
-    ips = session.infer_queue(50)
-    assert ips > 0
-    info = session.effective()["infer_queue"]
-    assert info["requests"] == session.effective()["optimal_infer_requests"] == 1
-    assert info["jobs"] == 50 and info["images"] == 50
-    assert session.infer_queue(20, requests=2) > 0
-    assert session.effective()["infer_queue"]["requests"] == 2
+    result = session.run_streams(session.make_inputs(array), 0.1)
+    assert result.requests_in_flight == 1 and result.completed == len(result.latencies_ns) > 0
 
 
 def test_user_onnx_file(tiny: tuple[ModelInstance, np.ndarray, np.ndarray]) -> None:
@@ -236,12 +248,12 @@ def test_user_onnx_file(tiny: tuple[ModelInstance, np.ndarray, np.ndarray]) -> N
 
     instance, array, ref = tiny
     path = source_onnx(instance).path
-    user = ModelInstance("mine", None, SHAPE, {"onnx_path": str(path)})  # type: ignore[arg-type]
+    user = ModelInstance("mine", None, SHAPE, {"onnx_path": str(path)})
     session = _prepare(user, threads=1)
     assert session.effective()["graph"]["origin"] == "file"
     out = session.to_numpy(session.run(session.make_inputs(array)))
     np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-6)
-    wrong = ModelInstance("mine", None, (2, 3, 32, 32), {"onnx_path": str(path)})  # type: ignore[arg-type]
+    wrong = ModelInstance("mine", None, (2, 3, 32, 32), {"onnx_path": str(path)})
     with pytest.raises(Unsupported, match="static input of shape"):
         _prepare(wrong, threads=1)
 

@@ -1,0 +1,178 @@
+"""OpenVINO runtime-model inspection: the kernels, instruction sets and layer precisions of the
+graph a compiled model really executes (``compiled.get_runtime_model()``), and the checks that
+refuse a model which does not run the requested precision or ISA cap.
+
+See :mod:`cnnbench.engines.openvino_engine` for how the engine uses them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from cnnbench.errors import Unsupported
+from cnnbench.measure.isa import get_cap
+
+# OpenVINO element types in the runtime model -> cnnbench precision names
+RUNTIME_PRECISIONS = {
+    "f32": "fp32",
+    "bf16": "bf16",
+    "f16": "fp16",
+    "i8": "int8",
+    "u8": "int8",
+    "i4": "int4",
+    "u4": "int4",
+    "f64": "fp64",
+}
+COMPUTE_LAYERS = frozenset(
+    {
+        "Convolution",
+        "GroupConvolution",
+        "BinaryConvolution",
+        "Deconvolution",
+        "FullyConnected",
+        "MatMul",
+        "Gemm",
+    }
+)
+
+# Instruction sets as they appear in OpenVINO/oneDNN kernel names, most specific first, ranked.
+_KERNEL_ISAS: tuple[tuple[str, str, int], ...] = (
+    (r"amx", "amx", 8),
+    (r"avx512_core_bf16", "avx512_bf16", 7),
+    (r"avx512_core_vnni", "avx512_vnni", 6),
+    (r"avx512", "avx512", 5),
+    (r"avx2_vnni", "avx2_vnni", 4),
+    (r"avx2", "avx2", 3),
+    (r"(?:^|_)avx(?:_|$)", "avx", 2),
+    (r"sse4", "sse41", 1),
+)
+_CAP_RANKS = {
+    "sse41": 1,
+    "avx2": 3,
+    "avx2_vnni": 4,
+    "avx512": 5,
+    "avx512_vnni": 6,
+    "avx512_bf16": 7,
+    "amx": 8,
+}
+
+
+def kernel_isa(kernel: str) -> tuple[str, int] | None:
+    """The instruction set a kernel name states (``brgconv_avx2_1x1_f32`` -> avx2), if any."""
+    name = kernel.lower()
+    for pattern, label, rank in _KERNEL_ISAS:
+        if re.search(pattern, name):
+            return label, rank
+    return None
+
+
+def no_isa_in_name(kernel: str) -> bool:
+    """A kernel whose name gives no ISA and that is not a trivial node (const, input, reshape)."""
+    name = kernel.lower()
+    return kernel_isa(name) is None and not name.startswith(("unknown", "undef"))
+
+
+def _precision_name(ov_type: str) -> str:
+    return RUNTIME_PRECISIONS.get(ov_type.lower(), ov_type.lower())
+
+
+def _describe_precisions(counts: Counter[str]) -> str:
+    if not counts:
+        return "unknown"
+    if len(counts) == 1:
+        return next(iter(counts))
+    parts = ", ".join(
+        f"{p} x{n}" for p, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    return f"mixed: {parts}"
+
+
+def _rt(rt_info: Any, key: str) -> str | None:
+    try:
+        return str(rt_info[key].astype(str))
+    except (KeyError, IndexError, RuntimeError, AttributeError, TypeError):
+        return None
+
+
+def analyse_runtime_model(runtime_model: Any) -> dict[str, Any]:
+    """Kernels and precisions of the graph OpenVINO executes."""
+    kernels: Counter[str] = Counter()
+    compute_precisions: Counter[str] = Counter()
+    all_kernels: dict[str, set[str]] = {}
+    layer_types: Counter[str] = Counter()
+    for op in runtime_model.get_ordered_ops():
+        rt = op.get_rt_info()
+        layer = _rt(rt, "layerType") or op.get_type_name()
+        kernel = _rt(rt, "primitiveType")
+        precision = _rt(rt, "runtimePrecision") or _rt(rt, "outputPrecisions")
+        layer_types[layer] += 1
+        if kernel and layer not in ("Const", "Input", "Parameter", "Output", "Result"):
+            all_kernels.setdefault(kernel, set()).add(layer)
+        if layer in COMPUTE_LAYERS:
+            if kernel:
+                kernels[kernel] += 1
+            if precision:
+                compute_precisions[_precision_name(precision.split(",")[0].strip())] += 1
+    return {
+        "kernels": sorted(kernels),
+        "kernel_counts": dict(sorted(kernels.items())),
+        "all_kernels": {k: sorted(all_kernels[k]) for k in sorted(all_kernels)},
+        "layer_precisions": dict(sorted(compute_precisions.items())),
+        "precision": _describe_precisions(compute_precisions),
+        "layer_types": dict(sorted(layer_types.items())),
+    }
+
+
+def check_precision(requested: str, counts: dict[str, int]) -> None:
+    """Refuse a runtime model whose compute nodes do not run the requested precision."""
+    seen = _describe_precisions(Counter(counts))
+    if not counts:
+        raise Unsupported(
+            f"openvino: cannot verify precision {requested}: the runtime model shows no "
+            "Convolution/FullyConnected/MatMul node with a runtime precision"
+        )
+    if requested == "fp32":
+        if set(counts) != {"fp32"}:
+            raise Unsupported(f"openvino: fp32 requested, but the runtime model runs {seen}")
+    elif counts.get(requested, 0) == 0:
+        raise Unsupported(f"openvino: {requested} requested, but the runtime model runs {seen}")
+
+
+def check_isa_kernels(isa: str, kernels: Mapping[str, Iterable[str]]) -> dict[str, Any]:
+    """Verify an ISA cap on the kernel names; return the highest ISA a kernel name states.
+
+    ``kernels`` maps every kernel of the runtime model to the layer types that use it. A kernel
+    naming an ISA above the cap is refused. Within the AVX-512 family OpenVINO names
+    most kernels just "avx512", so caps among avx512, avx512_vnni and avx512_bf16 are told apart
+    only where a kernel name spells the sub-level out.
+    """
+    allowed = _CAP_RANKS[get_cap(isa).name]
+    seen: dict[str, int] = {}
+    above: list[str] = []
+    for kernel in kernels:
+        found = kernel_isa(kernel)
+        if found is None:
+            continue
+        label, rank = found
+        seen[label] = rank
+        if rank > allowed:
+            above.append(kernel)
+    if above:
+
+        def show(kernel: str) -> str:
+            return f"{kernel} ({', '.join(kernels[kernel])})"
+
+        raise Unsupported(
+            f"openvino: ISA cap {isa} not honoured: {'; '.join(show(k) for k in sorted(above))} "
+            f"(all kernels: {'; '.join(show(k) for k in sorted(kernels))})"
+        )
+    return {"isa_seen": max(seen, key=lambda k: seen[k]) if seen else None}
+
+
+def highest_isa(kernels: Iterable[str]) -> str | None:
+    """The highest instruction set any of ``kernels`` names (None where none names one)."""
+    ranked = [s for s in (kernel_isa(k) for k in kernels) if s is not None]
+    return max(ranked, key=lambda s: s[1])[0] if ranked else None
