@@ -84,12 +84,15 @@ def cmd_info(args: argparse.Namespace) -> int:
     env = _environment()
     m = env.machine
     probes = all_probes()
+    peaks, notes = _peaks(args, env)
     if args.json:
         _emit_json(
             {
                 "machine": m,
                 "software": env.software,
                 "probes": [p.__dict__ for p in probes],
+                "peaks": peaks,
+                "peak_notes": notes,
             },
             args.json,
         )
@@ -112,7 +115,39 @@ def cmd_info(args: argparse.Namespace) -> int:
     out.print(key_value_table(rows, title="machine"))
     probe_rows = [(p.name, ("yes: " if p.available else "no: ") + p.detail) for p in probes]
     out.print(key_value_table(probe_rows, title="what can be measured here"))
+    if peaks:
+        rows = [
+            (
+                f"{p['kind']} {p['precision']}".replace(" -", ""),
+                f"{p['value']:.1f} {p['unit']} ({p['method']}, {p['threads']} threads, "
+                f"measured {p['created'][:19]})",
+            )
+            for p in peaks
+        ]
+        out.print(key_value_table(rows + [("note", n) for n in notes], title="peaks (roofline)"))
+    else:
+        out.print("peaks: not measured on this machine yet (cnnbench info --peaks)")
     return 0
+
+
+def _peaks(args: argparse.Namespace, env: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """Cached peaks of this machine; measured first (in a worker) with ``--peaks``."""
+    from cnnbench.measure.isolation import run_worker
+    from cnnbench.results import now_iso
+
+    if not args.peaks:
+        try:
+            with _store(args, create=False) as store:
+                return store.peaks(env.machine["id"]), []
+        except BadInput:  # no store yet, or not readable: nothing cached
+            return [], []
+    with _store(args) as store:
+        err.print("measuring peaks (matrix products, large copy)...")
+        outcome = run_worker("cnnbench.measure.peaks:measure_peaks", {}, timeout_s=600)
+        if outcome.status != "ok":
+            raise BadInput(f"peak measurement {outcome.status}: {outcome.error}")
+        store.save_peaks(env.machine, outcome.result["peaks"], now_iso())
+        return store.peaks(env.machine["id"]), list(outcome.result.get("notes", []))
 
 
 def cmd_engines(args: argparse.Namespace) -> int:
@@ -137,29 +172,118 @@ def cmd_engines(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from cnnbench.models import list_models
+    from cnnbench.models import get_model_info, list_models
+    from cnnbench.models.summary import summarize
 
-    infos = list_models(args.family)
-    if args.json:
-        rows = [
+    if args.detail:
+        return _model_detail(args, get_model_info(args.detail, _shape(args.input_shape)))
+    rows = []
+    for i in list_models(args.family):
+        s = summarize(i)
+        rows.append(
             {
                 "name": i.name,
                 "family": i.family,
                 "input_shape": list(i.input_shape),
                 "dataset": i.dataset,
+                "params": s.params,
+                "macs": s.macs,
+                "layers": s.layers,
+                "conv_layers": s.conv_layers,
+                "fc_layers": s.fc_layers,
                 "description": i.description,
             }
-            for i in infos
-        ]
+        )
+    if args.json:
         _emit_json(rows, args.json)
         return 0
     table = Table(header_style="bold")
-    for col in ("model", "family", "input", "dataset", "description"):
-        table.add_column(col)
-    for i in infos:
-        shape = "x".join(map(str, i.input_shape))
-        table.add_row(i.name, i.family, shape, i.dataset, i.description)
+    for col in ("model", "family", "input", "dataset", "params M", "MACs G", "conv", "fc"):
+        table.add_column(
+            col, justify="right" if col in ("params M", "MACs G", "conv", "fc") else "left"
+        )
+    for r in rows:
+        table.add_row(
+            str(r["name"]),
+            str(r["family"]),
+            "x".join(map(str, r["input_shape"])),  # type: ignore[call-overload]
+            str(r["dataset"]),
+            f"{r['params'] / 1e6:.2f}",  # type: ignore[operator]
+            f"{r['macs'] / 1e9:.3f}",  # type: ignore[operator]
+            str(r["conv_layers"]),
+            str(r["fc_layers"]),
+        )
     out.print(table)
+    return 0
+
+
+def _shape(text: str | None) -> tuple[int, ...] | None:
+    from cnnbench.plan import parse_shape
+
+    return parse_shape(text) if text else None
+
+
+def _model_detail(args: argparse.Namespace, info: Any) -> int:
+    from rich.table import Table
+
+    from cnnbench.graph import model_cost, network_cost
+
+    if info.onnx_path is not None:
+        cost = network_cost(info.onnx_path)
+    else:
+        cost = model_cost(info.name, info.input_shape, 1)
+    if args.json:
+        d = cost.to_dict(layers=True)
+        d["layers"] = [
+            {
+                "name": layer["name"],
+                "op": layer["op_type"],
+                "type": layer["layer_type"],
+                "macs": layer["macs"],
+                "flops": layer["flops"],
+                "params": layer["params"],
+                "bytes": layer["weight_bytes"] + layer["input_bytes"] + layer["output_bytes"],
+                "output_shape": layer.get("output_shapes"),
+            }
+            for layer in d["layers"]
+        ]
+        _emit_json(d, args.json)
+        return 0
+    table = Table(title=cost.summary().splitlines()[0], header_style="bold")
+    for col in (
+        "#",
+        "name",
+        "op",
+        "type",
+        "MACs",
+        "params",
+        "weight B",
+        "act in B",
+        "act out B",
+        "FLOP/B",
+    ):
+        table.add_column(col, justify="left" if col in ("name", "op", "type") else "right")
+    for n, layer in enumerate(cost.layers):
+        ai = layer.arithmetic_intensity
+        table.add_row(
+            str(n),
+            layer.name[:40],
+            layer.op_type,
+            layer.layer_type,
+            "uncounted" if layer.macs is None else f"{layer.macs:,}",
+            f"{layer.params:,}",
+            f"{layer.weight_bytes:,}",
+            f"{layer.input_bytes:,}",
+            f"{layer.output_bytes:,}",
+            "-" if ai is None else f"{ai:.1f}",
+        )
+    out.print(table)
+    types = Table(title="by layer type", header_style="bold")
+    for col in ("type", "layers", "MACs", "MAC share"):
+        types.add_column(col, justify="left" if col == "type" else "right")
+    for name, t in sorted(cost.by_type.items(), key=lambda kv: -kv[1].macs):
+        types.add_row(name, str(t.layers), f"{t.macs:,}", f"{t.mac_share:.1%}")
+    out.print(types)
     return 0
 
 
@@ -288,12 +412,15 @@ def build_parser() -> argparse.ArgumentParser:
     js = _Parser(add_help=False)
     js.add_argument("--json", metavar="FILE", help="write machine-readable output ('-': stdout)")
 
-    s = sub.add_parser("info", parents=[js], help="machine fingerprint and available probes")
+    s = sub.add_parser("info", parents=[db, js], help="machine fingerprint and available probes")
+    s.add_argument("--peaks", action="store_true", help="measure compute and memory peaks")
     s.set_defaults(func=cmd_info)
     s = sub.add_parser("engines", parents=[js], help="registered engines, installed or not")
     s.set_defaults(func=cmd_engines)
-    s = sub.add_parser("models", parents=[js], help="the model zoo")
+    s = sub.add_parser("models", parents=[js], help="the model zoo, or one model's layers")
     s.add_argument("--family")
+    s.add_argument("--detail", metavar="MODEL", help="per-layer cost table of one model")
+    s.add_argument("--input-shape", help="per-sample input shape, e.g. 3x227x227")
     s.set_defaults(func=cmd_models)
 
     s = sub.add_parser("run", parents=[db, js], help="measure models on engines")

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from cnnbench.engines import get_engine, installed_engines
 from cnnbench.errors import BadInput
+from cnnbench.measure.costs import graph_cost, merge_cost
 from cnnbench.measure.isa import get_cap
+from cnnbench.measure.roofline import roofline
 from cnnbench.measure.runner import (
     Environment,
     measure_latency_group,
@@ -181,6 +184,31 @@ def check_writable(path: Path) -> None:
         raise BadInput(f"cannot write {path}")
 
 
+def with_cost_and_roofline(rec: ResultRecord, peaks: list[dict[str, Any]]) -> ResultRecord:
+    """Attach the cost model's per-image figures and the roofline to a measured record."""
+    spec = rec.spec
+    cost = merge_cost(graph_cost(spec.model.name, spec.input_shape), rec.cost)
+    if rec.status != "ok":
+        return replace(rec, cost=cost)
+    flops = cost.get("flops")
+    weight_bytes = cost.get("weight_bytes")
+    activation_bytes = cost.get("activation_bytes")
+    batch = rec.throughput.get("best_batch", spec.batch) if rec.throughput else spec.batch
+    moved = None
+    if weight_bytes is not None and activation_bytes is not None:
+        moved = weight_bytes / batch + activation_bytes
+    threads = rec.effective.get("threads") or spec.target.threads
+    line = roofline(
+        flops_per_image=flops,
+        bytes_per_image=moved,
+        images_per_s=rec.throughput_ips,
+        precision=str(rec.effective.get("precision", spec.target.precision)),
+        threads=threads if isinstance(threads, int) else None,
+        peaks=peaks,
+    )
+    return replace(rec, cost=cost, roofline=line)
+
+
 def group_for_comparison(specs: Sequence[RunSpec]) -> list[list[RunSpec]]:
     """Specs that differ only in their target, in order of first appearance."""
     groups: dict[tuple[object, ...], list[RunSpec]] = {}
@@ -213,7 +241,9 @@ def execute(
             done = measure_latency_group(
                 group, env, rounds=n_rounds, timeout_s=timeout_s, progress=progress
             )
+        peaks = store.peaks(str(env.machine["id"]))
         for rec in done:
+            rec = with_cost_and_roofline(rec, peaks)
             store.save(rec)
             records.append(rec)
             if on_done:

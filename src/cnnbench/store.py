@@ -21,7 +21,7 @@ from cnnbench.errors import StoreError
 from cnnbench.results import ResultRecord
 
 DEFAULT_DB = "cnnbench.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x636E6E62  # "cnnb": marks the file as a cnnbench store
 
 SCHEMA_V1 = """
@@ -62,7 +62,21 @@ CREATE TABLE samples (
 );
 """
 
-MIGRATIONS: dict[int, str] = {1: SCHEMA_V1}
+SCHEMA_V2 = """
+CREATE TABLE peaks (
+    machine_id TEXT NOT NULL REFERENCES machines(id),
+    kind TEXT NOT NULL,
+    precision TEXT NOT NULL,
+    value REAL NOT NULL,
+    unit TEXT NOT NULL,
+    threads INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    created TEXT NOT NULL,
+    PRIMARY KEY (machine_id, kind, precision)
+);
+"""
+
+MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2}
 
 
 def default_path() -> Path:
@@ -267,6 +281,45 @@ class Store:
     def iter_all(self, *, samples: bool = True) -> Iterator[ResultRecord]:
         for rid, rec in self._conn.execute("SELECT id, record FROM runs ORDER BY created, rowid"):
             yield self._record(rec, rid, samples)
+
+    def save_peaks(
+        self, machine: dict[str, Any], peaks: list[dict[str, Any]], created: str
+    ) -> None:
+        """Replace this machine's peaks (one transaction)."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "INSERT OR IGNORE INTO machines VALUES (?, ?, ?)",
+                (machine["id"], json.dumps(machine, sort_keys=True), created),
+            )
+            for p in peaks:
+                conn.execute(
+                    "INSERT OR REPLACE INTO peaks VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        machine["id"],
+                        p["kind"],
+                        p["precision"],
+                        p["value"],
+                        p["unit"],
+                        p["threads"],
+                        p["method"],
+                        created,
+                    ),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def peaks(self, machine_id: str) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            "SELECT kind, precision, value, unit, threads, method, created FROM peaks "
+            "WHERE machine_id = ? ORDER BY kind, precision",
+            (machine_id,),
+        ).fetchall()
+        keys = ("kind", "precision", "value", "unit", "threads", "method", "created")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def machines(self) -> list[dict[str, Any]]:
         return [json.loads(r[0]) for r in self._conn.execute("SELECT fingerprint FROM machines")]

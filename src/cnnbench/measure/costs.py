@@ -1,0 +1,60 @@
+"""Per-image cost for result records, from the ONNX cost model (computed once per model/shape).
+
+The worker also counts MACs with PyTorch's own FLOP counter; that figure stays in the record as
+an independent cross-check (``cost.crosscheck``).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from cnnbench.errors import CnnbenchError
+
+
+@functools.lru_cache(maxsize=64)
+def graph_cost(model: str, sample_shape: tuple[int, ...]) -> dict[str, Any]:
+    """The ``cost`` section for ``model`` at one image of ``sample_shape``."""
+    from cnnbench.graph import model_cost, network_cost
+    from cnnbench.models import get_model_info
+
+    try:
+        info = get_model_info(model, sample_shape)
+        if info.onnx_path is not None:
+            cost = network_cost(info.onnx_path)
+        else:
+            cost = model_cost(model, sample_shape, 1)
+    except (CnnbenchError, RuntimeError, ValueError, OSError) as exc:
+        return {"source": "none", "reason": f"cost model failed: {exc}"[:500]}
+    per = cost.batch
+    if any(not isinstance(d, int) for d in cost.input_shape):
+        return {"source": "none", "reason": "the ONNX graph has symbolic dimensions"}
+    return {
+        "source": "cnnbench.graph ONNX cost model (BatchNorm folded by the exporter)",
+        "per": "image",
+        "macs": cost.macs // per,
+        "flops": 2 * cost.macs // per,
+        "flops_all_ops": cost.flops // per,
+        "params": cost.params,
+        "weight_bytes": cost.weight_bytes,
+        "activation_bytes": cost.activation_bytes // per,
+        "layers": len(cost.layers),
+        "uncounted": list(cost.uncounted),
+        "macs_by_type": {k: v.macs for k, v in cost.by_type.items() if v.macs},
+    }
+
+
+def merge_cost(graph: dict[str, Any], worker: dict[str, Any] | None) -> dict[str, Any]:
+    """The graph cost, with the worker's torch-counter figures as a cross-check."""
+    if graph.get("source") == "none":
+        if worker:
+            return dict(worker, graph_cost=graph)
+        return graph
+    out = dict(graph)
+    if worker:
+        out["crosscheck"] = {
+            "source": worker.get("source"),
+            "macs": worker.get("macs"),
+            "params": worker.get("params"),
+        }
+    return out
