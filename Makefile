@@ -27,9 +27,9 @@ $(STAMP): pyproject.toml constraints.txt
 # The main job: latency and throughput of a few zoo networks on every installed engine,
 # stored in ./cnnbench.db (or $$CNNBENCH_DB), one table on the terminal.
 run: venv
-	$(BIN)/cnnbench info
-	$(BIN)/cnnbench run resnet18 mobilenet_v2 resnet50 --engine all --mode latency --budget 3
-	$(BIN)/cnnbench run resnet18 mobilenet_v2 --engine all --mode throughput --budget 1 --max-batch 64
+	$(BIN)/cnnbench info --peaks
+	$(BIN)/cnnbench run resnet18 mobilenet_v2 resnet50 --engine all --mode latency --budget 3 --rounds 2
+	$(BIN)/cnnbench run resnet18 mobilenet_v2 --engine all --mode throughput --budget 1 --max-batch 32
 
 test: venv
 	$(BIN)/python -m pytest -q tests
@@ -42,6 +42,7 @@ lint: venv
 bench: venv
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/repeatability.py
+	$(BIN)/python bench/agreement.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
