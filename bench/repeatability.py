@@ -18,10 +18,13 @@ def main() -> None:
     p.add_argument("--model", default="resnet50")
     p.add_argument("--engine", default="torch")
     p.add_argument("--budget", type=float, default=3.0)
+    p.add_argument("extra", nargs="*", help="more `cnnbench run` options, after --")
     args = p.parse_args()
     medians = []
     for i in range(args.runs):
-        rec = cnnbench(["run", args.model, "-e", args.engine, "--budget", str(args.budget)])[0]
+        rec = cnnbench(
+            ["run", args.model, "-e", args.engine, "--budget", str(args.budget), *args.extra]
+        )[0]
         lat = rec["latency_ms"]
         medians.append(lat["median"])
         lo, hi = lat["ci95"]

@@ -78,3 +78,18 @@ def test_batch_ladder() -> None:
     assert batch_ladder(1) == [1]
     assert batch_ladder(8) == [1, 2, 4, 8]
     assert batch_ladder(12) == [1, 2, 4, 8, 12]
+
+
+def test_streams_measure_requests_in_flight(tmp_path: object) -> None:
+    import json
+    from pathlib import Path
+
+    from cnnbench.cli import main
+
+    args = ["run", "tinynet", "-e", "onnxruntime", "--streams", "2", "--threads", "1"]
+    assert main([*args, "--budget", "0.3", "--json", "s.json"]) == 0
+    rec = json.loads(Path("s.json").read_text())[0]
+    streams = rec["timing"]["streams"]
+    assert streams["requests_in_flight"] == 2 and streams["completed"] == rec["latency_ms"]["n"]
+    assert rec["throughput_ips"] == streams["images_per_s"]  # not batch / median latency
+    assert rec["spec"]["streams"] == 2

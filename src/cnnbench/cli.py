@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 from rich.console import Console
 
 from cnnbench import __version__
-from cnnbench.errors import BadInput
+from cnnbench.errors import BadInput, CnnbenchError
 from cnnbench.spec import Budget
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
@@ -72,14 +72,10 @@ def _environment() -> Any:
     return Environment(collect(), software_versions())
 
 
-def _cache_kind(kind: str) -> str:
-    return "" if kind == "unified" else kind[:1]
-
-
 # -- subcommands -------------------------------------------------------------------------------
 def cmd_info(args: argparse.Namespace) -> int:
     from cnnbench.measure.probes import all_probes
-    from cnnbench.report.tables import key_value_table
+    from cnnbench.report.listings import machine_tables
 
     env = _environment()
     m = env.machine
@@ -97,43 +93,16 @@ def cmd_info(args: argparse.Namespace) -> int:
             args.json,
         )
         return 0
-    caches = ", ".join(
-        f"L{c['level']}{_cache_kind(c['type'])} {c['size_bytes'] // 1024} KiB" for c in m["caches"]
-    )
-    rows = [
-        ("machine id", m["id"]),
-        ("cpu", m["cpu_model"]),
-        ("cores", f"{m['physical_cores']} physical, {m['logical_cores']} logical"),
-        ("isa", " ".join(m["isa"]) or "none of note"),
-        ("caches", caches or "unknown"),
-        ("memory", f"{(m['memory_bytes'] or 0) / 2**30:.1f} GiB"),
-        ("os", f"{m['os']} (kernel {m['kernel']})"),
-        ("hypervisor", m["hypervisor"] or "none (bare metal)"),
-        ("gpus", ", ".join(g["name"] for g in m["gpus"]) or "none"),
-        ("software", ", ".join(f"{k} {v}" for k, v in env.software.items())),
-    ]
-    out.print(key_value_table(rows, title="machine"))
-    probe_rows = [(p.name, ("yes: " if p.available else "no: ") + p.detail) for p in probes]
-    out.print(key_value_table(probe_rows, title="what can be measured here"))
-    if peaks:
-        rows = [
-            (
-                f"{p['kind']} {p['precision']}".replace(" -", ""),
-                f"{p['value']:.1f} {p['unit']} ({p['method']}, {p['threads']} threads, "
-                f"measured {p['created'][:19]})",
-            )
-            for p in peaks
-        ]
-        out.print(key_value_table(rows + [("note", n) for n in notes], title="peaks (roofline)"))
-    else:
+    for table in machine_tables(m, env.software, probes, peaks, notes):
+        out.print(table)
+    if not peaks:
         out.print("peaks: not measured on this machine yet (cnnbench info --peaks)")
     return 0
 
 
 def _peaks(args: argparse.Namespace, env: Any) -> tuple[list[dict[str, Any]], list[str]]:
     """Cached peaks of this machine; measured first (in a worker) with ``--peaks``."""
-    from cnnbench.measure.isolation import run_worker
-    from cnnbench.results import now_iso
+    from cnnbench.measure.peaks import measure_and_store
 
     if not args.peaks:
         try:
@@ -143,77 +112,33 @@ def _peaks(args: argparse.Namespace, env: Any) -> tuple[list[dict[str, Any]], li
             return [], []
     with _store(args) as store:
         err.print("measuring peaks (matrix products, large copy)...")
-        outcome = run_worker("cnnbench.measure.peaks:measure_peaks", {}, timeout_s=600)
-        if outcome.status != "ok":
-            raise BadInput(f"peak measurement {outcome.status}: {outcome.error}")
-        store.save_peaks(env.machine, outcome.result["peaks"], now_iso())
-        return store.peaks(env.machine["id"]), list(outcome.result.get("notes", []))
+        return measure_and_store(store, env.machine)
 
 
 def cmd_engines(args: argparse.Namespace) -> int:
-    from rich.table import Table
-
     from cnnbench.engines.base import iter_engines
+    from cnnbench.report.listings import engines_table
 
     infos = [cls.info() for cls in iter_engines()]
     if args.json:
         _emit_json([i.to_dict() for i in infos], args.json)
         return 0
-    table = Table(header_style="bold")
-    for col in ("engine", "installed", "version", "devices", "note"):
-        table.add_column(col)
-    for i in infos:
-        mark = "[green]yes[/green]" if i.installed else "[red]no[/red]"
-        table.add_row(i.name, mark, i.version or "-", ", ".join(i.devices) or "-", i.reason or "")
-    out.print(table)
+    out.print(engines_table(infos))
     return 0
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from rich.table import Table
-
     from cnnbench.models import get_model_info, list_models
-    from cnnbench.models.summary import summarize
+    from cnnbench.models.summary import summary_row
+    from cnnbench.report.listings import models_table
 
     if args.detail:
         return _model_detail(args, get_model_info(args.detail, _shape(args.input_shape)))
-    rows = []
-    for i in list_models(args.family):
-        s = summarize(i)
-        rows.append(
-            {
-                "name": i.name,
-                "family": i.family,
-                "input_shape": list(i.input_shape),
-                "dataset": i.dataset,
-                "params": s.params,
-                "macs": s.macs,
-                "layers": s.layers,
-                "conv_layers": s.conv_layers,
-                "fc_layers": s.fc_layers,
-                "description": i.description,
-            }
-        )
+    rows = [summary_row(i) for i in list_models(args.family)]
     if args.json:
         _emit_json(rows, args.json)
-        return 0
-    table = Table(header_style="bold")
-    for col in ("model", "family", "input", "dataset", "params M", "MACs G", "conv", "fc"):
-        table.add_column(
-            col, justify="right" if col in ("params M", "MACs G", "conv", "fc") else "left"
-        )
-    for r in rows:
-        table.add_row(
-            str(r["name"]),
-            str(r["family"]),
-            "x".join(map(str, r["input_shape"])),  # type: ignore[call-overload]
-            str(r["dataset"]),
-            f"{r['params'] / 1e6:.2f}",  # type: ignore[operator]
-            f"{r['macs'] / 1e9:.3f}",  # type: ignore[operator]
-            str(r["conv_layers"]),
-            str(r["fc_layers"]),
-        )
-    out.print(table)
+    else:
+        out.print(models_table(rows))
     return 0
 
 
@@ -224,66 +149,18 @@ def _shape(text: str | None) -> tuple[int, ...] | None:
 
 
 def _model_detail(args: argparse.Namespace, info: Any) -> int:
-    from rich.table import Table
-
     from cnnbench.graph import model_cost, network_cost
+    from cnnbench.report.listings import detail_json, layer_tables
 
     if info.onnx_path is not None:
         cost = network_cost(info.onnx_path)
     else:
         cost = model_cost(info.name, info.input_shape, 1)
     if args.json:
-        d = cost.to_dict(layers=True)
-        d["layers"] = [
-            {
-                "name": layer["name"],
-                "op": layer["op_type"],
-                "type": layer["layer_type"],
-                "macs": layer["macs"],
-                "flops": layer["flops"],
-                "params": layer["params"],
-                "bytes": layer["weight_bytes"] + layer["input_bytes"] + layer["output_bytes"],
-                "output_shape": layer.get("output_shapes"),
-            }
-            for layer in d["layers"]
-        ]
-        _emit_json(d, args.json)
+        _emit_json(detail_json(cost), args.json)
         return 0
-    table = Table(title=cost.summary().splitlines()[0], header_style="bold")
-    for col in (
-        "#",
-        "name",
-        "op",
-        "type",
-        "MACs",
-        "params",
-        "weight B",
-        "act in B",
-        "act out B",
-        "FLOP/B",
-    ):
-        table.add_column(col, justify="left" if col in ("name", "op", "type") else "right")
-    for n, layer in enumerate(cost.layers):
-        ai = layer.arithmetic_intensity
-        table.add_row(
-            str(n),
-            layer.name[:40],
-            layer.op_type,
-            layer.layer_type,
-            "uncounted" if layer.macs is None else f"{layer.macs:,}",
-            f"{layer.params:,}",
-            f"{layer.weight_bytes:,}",
-            f"{layer.input_bytes:,}",
-            f"{layer.output_bytes:,}",
-            "-" if ai is None else f"{ai:.1f}",
-        )
-    out.print(table)
-    types = Table(title="by layer type", header_style="bold")
-    for col in ("type", "layers", "MACs", "MAC share"):
-        types.add_column(col, justify="left" if col == "type" else "right")
-    for name, t in sorted(cost.by_type.items(), key=lambda kv: -kv[1].macs):
-        types.add_row(name, str(t.layers), f"{t.macs:,}", f"{t.mac_share:.1%}")
-    out.print(types)
+    for table in layer_tables(cost):
+        out.print(table)
     return 0
 
 
@@ -477,6 +354,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadInput as exc:
         err.print(f"cnnbench: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
+    except CnnbenchError as exc:  # a measurement of the tool itself failed (recorded nowhere)
+        err.print(f"cnnbench: failed: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return 1
     except KeyboardInterrupt:
         err.print("cnnbench: interrupted", markup=False)
         return 130

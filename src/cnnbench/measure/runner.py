@@ -139,10 +139,17 @@ def merge_outcomes(
     drift = drift_warning(common["agreement"], spec.target.precision)
     if drift:
         warnings.append(drift)
+    throughput_ips = spec.batch / (stats.median / 1e3)
+    streams = [o.result["streams"] for o in outcomes if o.result.get("streams")]
+    if streams:
+        # Requests in flight: images/s is what completed over the wall time, not 1 / latency.
+        images = sum(s["images_per_s"] * s["seconds"] for s in streams)
+        throughput_ips = images / sum(s["seconds"] for s in streams)
+        timing["streams"] = streams
     return ResultRecord(
         status="ok",
         latency_ms=stats,
-        throughput_ips=spec.batch / (stats.median / 1e3),
+        throughput_ips=throughput_ips,
         samples_ms=tuple(samples_ms),
         warnings=tuple(warnings),
         timing=timing,

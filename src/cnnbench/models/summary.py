@@ -41,3 +41,20 @@ def summarize(info: ModelInfo) -> ModelSummary:
         conv_layers=convs,
         fc_layers=fcs,
     )
+
+
+def summary_row(info: ModelInfo) -> dict[str, object]:
+    """One row of ``cnnbench models --json``."""
+    s = summarize(info)
+    return {
+        "name": info.name,
+        "family": info.family,
+        "input_shape": list(info.input_shape),
+        "dataset": info.dataset,
+        "params": s.params,
+        "macs": s.macs,
+        "layers": s.layers,
+        "conv_layers": s.conv_layers,
+        "fc_layers": s.fc_layers,
+        "description": info.description,
+    }
