@@ -72,6 +72,8 @@ def _round_info(outcome: WorkerOutcome) -> dict[str, Any]:
         k: r[k] for k in ("warmup", "stop_reason", "rel_half_width", "prepare_s") if k in r
     }
     info["worker_wall_s"] = outcome.wall_s
+    if r.get("streams"):
+        info["streams"] = r["streams"]
     info["started_s"] = outcome.started_s
     if "affinity" in r:
         info["affinity"] = r["affinity"]
@@ -145,7 +147,6 @@ def merge_outcomes(
         # Requests in flight: images/s is what completed over the wall time, not 1 / latency.
         images = sum(s["images_per_s"] * s["seconds"] for s in streams)
         throughput_ips = images / sum(s["seconds"] for s in streams)
-        timing["streams"] = streams
     return ResultRecord(
         status="ok",
         latency_ms=stats,
