@@ -78,6 +78,7 @@ import torch
 from torch import nn
 
 from cnnbench.errors import BadInput
+from cnnbench.models.resnet import init_weights
 
 PREFIX = "pattern/"
 PATTERNS = (
@@ -310,24 +311,11 @@ class PatternNet(nn.Module):
         )
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(w, config.classes)
-        _init(self)
+        init_weights(self, mode="fan_in")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pool(self.body(self.stem(x)))
         return self.fc(torch.flatten(x, 1))
-
-
-def _init(module: nn.Module) -> None:
-    """He-normal (fan-in) convolutions, unit BatchNorm, small normal classifier."""
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0, 0.01)
-            nn.init.zeros_(m.bias)
 
 
 def pattern(

@@ -16,6 +16,8 @@ and a linear layer to 10 classes: 42,512,970 params and 2.51 GMACs at 32x32.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import nn
 
@@ -107,11 +109,12 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
-def init_weights(module: nn.Module) -> None:
-    """He-normal convolutions, unit BatchNorm, small normal classifier (torchvision's scheme)."""
+def init_weights(module: nn.Module, mode: Literal["fan_in", "fan_out"] = "fan_out") -> None:
+    """He-normal convolutions, unit BatchNorm, small normal classifier (torchvision's scheme;
+    ``mode="fan_in"`` keeps activations from shrinking through very deep plain stacks)."""
     for m in module.modules():
         if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.kaiming_normal_(m.weight, mode=mode, nonlinearity="relu")
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, nn.BatchNorm2d):
