@@ -69,7 +69,6 @@ def test_compile_runs_with_inductor() -> None:
     [
         ({"precision": "int8"}, "int8"),
         ({"precision": "fp16"}, "CUDA"),
-        ({"streams": 2}, "one stream"),
         ({"options": (("fuse", "1"),)}, "no option fuse"),
         ({"options": (("compile_mode", "fastest"),)}, "compile_mode"),
         ({"device": "tpu"}, "no device"),
@@ -112,3 +111,12 @@ def test_cuda_runs_and_synchronises(precision: str) -> None:
     assert eff["device"].startswith("cuda") and eff["precision"] == precision
     tol = 1e-3 if precision == "fp32" else 5e-2
     assert np.max(np.abs(out - ref)) / np.max(np.abs(ref)) < tol
+
+
+def test_streams_run_threads_on_the_cpu() -> None:
+    session, _, _ = _prepare(threads=1, streams=2)
+    x = session.make_inputs(np.zeros(SHAPE, dtype=np.float32))
+    result = session.run_streams(x, 0.3)
+    assert result.requests_in_flight == 2 and result.completed > 0
+    assert len(result.latencies_ns) == result.completed
+    assert result.images_per_s > 0 and session.effective()["streams"] == 2

@@ -4,6 +4,7 @@ Precision: fp32 (default); bf16 either casts the module and input to bfloat16 (`
 default) or runs fp32 weights under ``torch.autocast`` (``bf16=autocast``); fp16 likewise, on
 CUDA only; int8 is refused (no post-training quantisation path from an fp32 graph here).
 ``run`` synchronises a CUDA device before it returns, so a timed call covers the whole inference.
+``streams`` > 1 (CPU): that many Python threads call the module back to back (``run_streams``).
 
 Options (``--option KEY=VALUE``): ``channels_last=1``; ``compile=1`` (torch.compile, inductor;
 the compilation happens in ``prepare`` and is not timed); ``compile_mode=default|reduce-overhead|
@@ -19,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from cnnbench.engines.base import Engine, ModelInstance, Session, register_engine
+from cnnbench.engines._streams import run_threads
+from cnnbench.engines.base import Engine, ModelInstance, Session, StreamsResult, register_engine
 from cnnbench.errors import Unsupported
 from cnnbench.measure.isa import get_cap
 from cnnbench.spec import Target
@@ -63,7 +65,13 @@ class TorchConfig:
 
 class TorchSession(Session):
     def __init__(
-        self, module: Any, device: Any, dtype: Any, input_dtype: Any, cfg: TorchConfig
+        self,
+        module: Any,
+        device: Any,
+        dtype: Any,
+        input_dtype: Any,
+        cfg: TorchConfig,
+        streams: int = 1,
     ) -> None:
         import torch
 
@@ -75,6 +83,7 @@ class TorchSession(Session):
         self.cfg = cfg
         self._cuda = device.type == "cuda"
         self._autocast = dtype != input_dtype
+        self.streams = streams
 
     def make_inputs(self, array: np.ndarray) -> Any:
         torch = self._torch
@@ -104,6 +113,20 @@ class TorchSession(Session):
             return call
         return lambda: module(inputs)
 
+    def run_streams(self, inputs: Any, seconds: float) -> StreamsResult:
+        """``streams`` Python threads calling the module back to back (PyTorch releases the GIL
+        inside its operators; every thread shares the intra-op pool). Grad mode is per thread,
+        so each request enters inference mode itself."""
+        torch = self._torch
+        timed = self.timed_call(inputs)
+
+        def request() -> None:
+            with torch.inference_mode():
+                timed()
+
+        batch = int(inputs.shape[0]) if inputs.dim() else 1
+        return run_threads([request] * self.streams, seconds, batch, name="cnnbench-torch")
+
     def to_numpy(self, outputs: Any) -> np.ndarray:
         if isinstance(outputs, tuple | list):
             outputs = outputs[0]
@@ -127,7 +150,7 @@ class TorchSession(Session):
             "device": str(self.device),
             "threads": torch.get_num_threads(),
             "interop_threads": torch.get_num_interop_threads(),
-            "streams": 1,
+            "streams": self.streams,
             "mode": f"compile(inductor, {self.cfg.compile_mode})" if self.cfg.compile else "eager",
             "memory_format": "channels_last" if self.cfg.channels_last else "contiguous",
             "aten_cpu_capability": torch.backends.cpu.get_cpu_capability(),
@@ -158,8 +181,8 @@ class TorchEngine(Engine):
         cfg = TorchConfig.from_target(target)
         if model.module is None:
             raise Unsupported("the torch engine runs PyTorch modules, not ONNX files")
-        if target.streams != 1:
-            raise Unsupported("the torch engine runs one stream per worker (streams must be 1)")
+        if target.streams > 1 and target.device != "cpu":
+            raise Unsupported("torch streams > 1 run as CPU threads; on CUDA use one stream")
         device = self._device(torch, target.device)
         dtype = self._dtype(torch, target.precision, device)
         if target.threads is not None:
@@ -177,7 +200,7 @@ class TorchEngine(Engine):
             module = module.to(memory_format=torch.channels_last)
         if cfg.compile:
             module = torch.compile(module, backend="inductor", mode=cfg.compile_mode)
-        session = TorchSession(module, device, dtype, weights_dtype, cfg)
+        session = TorchSession(module, device, dtype, weights_dtype, cfg, target.streams)
         if cfg.compile:
             # Compile now, on an input of the real shape, so compilation is never timed.
             x = session.make_inputs(np.zeros(model.input_shape, dtype=np.float32))
