@@ -147,3 +147,18 @@ def test_models_detail_json(capsys: pytest.CaptureFixture[str]) -> None:
         "fc",
     ]
     assert all({"name", "op", "type", "macs", "params", "bytes"} <= set(x) for x in d["layers"])
+
+
+def test_engine_and_cost_model_share_one_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cnnbench.measure.costs import graph_cost
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CNNBENCH_CACHE", str(cache))
+    graph_cost.cache_clear()
+    args = ["run", "tinynet", "-e", "onnxruntime", "--budget", "0.2", "--json", "o.json"]
+    assert main(args) == 0
+    exports = sorted(p.name for p in cache.rglob("*.onnx"))
+    assert len(exports) == 1, exports  # the worker's export, reused by the cost model
+    assert json.loads(Path("o.json").read_text())[0]["cost"]["macs"] == 272_544

@@ -14,8 +14,13 @@ from cnnbench.errors import CnnbenchError
 
 @functools.lru_cache(maxsize=64)
 def graph_cost(model: str, sample_shape: tuple[int, ...]) -> dict[str, Any]:
-    """The ``cost`` section for ``model`` at one image of ``sample_shape``."""
-    from cnnbench.graph import model_cost, network_cost
+    """The ``cost`` section for ``model`` at one image of ``sample_shape``.
+
+    The graph is the very file the ONNX-based engines run at batch 1: the module is built as the
+    worker builds it (same seed) and goes through the same export cache, so a model is exported
+    once, not once for the engines and once more for the cost.
+    """
+    from cnnbench.graph import network_cost
     from cnnbench.models import get_model_info
 
     try:
@@ -23,7 +28,7 @@ def graph_cost(model: str, sample_shape: tuple[int, ...]) -> dict[str, Any]:
         if info.onnx_path is not None:
             cost = network_cost(info.onnx_path)
         else:
-            cost = model_cost(model, sample_shape, 1)
+            cost = network_cost(_engine_onnx(model, sample_shape))
     except (CnnbenchError, RuntimeError, ValueError, OSError) as exc:
         return {"source": "none", "reason": f"cost model failed: {exc}"[:500]}
     per = cost.batch
@@ -42,6 +47,20 @@ def graph_cost(model: str, sample_shape: tuple[int, ...]) -> dict[str, Any]:
         "uncounted": list(cost.uncounted),
         "macs_by_type": {k: v.macs for k, v in cost.by_type.items() if v.macs},
     }
+
+
+def _engine_onnx(model: str, sample_shape: tuple[int, ...]) -> Any:
+    import torch
+
+    from cnnbench.engines._onnx_common import source_onnx
+    from cnnbench.engines.base import ModelInstance
+    from cnnbench.graph.export import SEED
+    from cnnbench.models import create_model
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(SEED)
+        module = create_model(model)
+    return source_onnx(ModelInstance(model, module, (1, *sample_shape))).path
 
 
 def merge_cost(graph: dict[str, Any], worker: dict[str, Any] | None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from cnnbench.errors import Unsupported
+from cnnbench.graph.export import SEED
 from cnnbench.measure.agreement import compare
 from cnnbench.measure.fingerprint import parse_cpuinfo
 from cnnbench.measure.isa import missing_flags
@@ -103,7 +104,7 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
         # A user's ONNX file: no torch module, so no torch reference and no torch-side count.
         extras["onnx_path"] = str(info.onnx_path)
     else:
-        torch.manual_seed(0)
+        torch.manual_seed(SEED)  # the export cache's seed: engines and cost share one file
         module = create_model(spec.model.name)
         cost = model_cost(module, spec.input_shape) if payload.get("cost", True) else None
         if payload.get("agreement", True):
