@@ -167,7 +167,6 @@ def _model_detail(args: argparse.Namespace, info: Any) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from cnnbench.exchange import write_json
     from cnnbench.plan import RunRequest, check_writable, execute, plan
     from cnnbench.report.tables import runs_table, sweep_table
 
@@ -225,10 +224,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if table is not None and args.verbose:
             out.print(table)
     if args.json:
-        if args.json == "-":
-            _emit_json([r.to_dict() for r in records], "-")
-        else:
-            write_json(records, Path(args.json))
+        _emit_json([r.to_dict() for r in records], args.json)
     return 0 if all(r.status == "ok" for r in records) else 1
 
 

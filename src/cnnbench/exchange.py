@@ -45,11 +45,3 @@ def read_jsonl(path: Path) -> list[ResultRecord]:
     if not records:
         raise BadInput(f"{path} holds no result records")
     return records
-
-
-def write_json(records: list[ResultRecord], path: Path) -> None:
-    """The ``--json FILE`` output of a command: a JSON array of full records."""
-    try:
-        path.write_text(json.dumps([r.to_dict() for r in records], indent=1) + "\n")
-    except OSError as exc:
-        raise BadInput(f"cannot write {path}: {exc}") from None
