@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnbench.measure.stats import summarize
-from cnnbench.results import ResultRecord
+from cnnbench.results.record import ResultRecord
 from cnnbench.spec import ModelRef, RunSpec, Target
 
 MACHINE = {"id": "m0000000000000001", "cpu_model": "Test CPU", "logical_cores": 2}

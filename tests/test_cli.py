@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnbench.cli import main
+from cnnbench.cli.main import main
 from cnnbench.engines.base import Engine, register_engine, unregister_engine
 from records import make_record
 
@@ -148,7 +148,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written(
         json.dumps(make_record(seed=3).to_dict()) + "\n" + json.dumps(bad) + "\n"
     )
     if argv[:2] == ["results", "show"]:
-        from cnnbench.store import Store
+        from cnnbench.store.sqlite import Store
 
         Store(tmp_path / "cnnbench.db").close()
     before = (tmp_path / "CORRUPT").read_bytes()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cnnbench.measure.fingerprint import collect, machine_id, parse_nvidia_smi
-from cnnbench.measure.probes import perf_status, rapl_status
+from cnnbench.measure.probes.status import perf_status, rapl_status
+from cnnbench.system.fingerprint import collect, machine_id, parse_nvidia_smi
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 XEON = FIXTURES / "xeon"

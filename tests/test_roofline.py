@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from cnnbench.cli import main
-from cnnbench.measure.peaks import measure_peaks
-from cnnbench.measure.roofline import roofline
-from cnnbench.store import SCHEMA_V1, Store
+from cnnbench.cli.main import main
+from cnnbench.results.roofline import roofline
+from cnnbench.store.sqlite import SCHEMA_V1, Store
+from cnnbench.system.peaks import measure_peaks
 
 PEAKS = [
     {
@@ -110,7 +110,7 @@ def test_v1_store_migrates_to_v2_and_keeps_its_runs(tmp_path: Path) -> None:
 
 
 def test_run_records_carry_cost_and_roofline(tmp_path: Path) -> None:
-    from cnnbench.measure.fingerprint import collect
+    from cnnbench.system.fingerprint import collect
 
     with Store(tmp_path / "cnnbench.db") as store:
         store.save_peaks(collect(), PEAKS, "2026-01-02T00:00:00")
@@ -152,7 +152,7 @@ def test_models_detail_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_engine_and_cost_model_share_one_export(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cnnbench.measure.costs import graph_cost
+    from cnnbench.graph.record_cost import graph_cost
 
     cache = tmp_path / "cache"
     monkeypatch.setenv("CNNBENCH_CACHE", str(cache))

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnbench.measure.agreement import compare, drift_warning
-from cnnbench.measure.fingerprint import collect, software_versions
-from cnnbench.measure.runner import (
+from cnnbench.execute.sweep import (
     Environment,
     batch_ladder,
     measure_latency_group,
     round_budget,
 )
+from cnnbench.measure.agreement import compare, drift_warning
 from cnnbench.spec import Budget, ModelRef, RunSpec, Target
+from cnnbench.system.fingerprint import collect, software_versions
 
 QUICK = Budget(seconds=0.2, min_samples=4, warmup_max_s=0.1)
 
@@ -84,7 +84,7 @@ def test_streams_measure_requests_in_flight(tmp_path: object) -> None:
     import json
     from pathlib import Path
 
-    from cnnbench.cli import main
+    from cnnbench.cli.main import main
 
     args = ["run", "tinynet", "-e", "onnxruntime", "--streams", "2", "--threads", "1"]
     assert main([*args, "--budget", "0.3", "--json", "s.json"]) == 0

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from cnnbench.errors import BadInput, StoreError
-from cnnbench.exchange import read_jsonl, write_jsonl
-from cnnbench.store import SCHEMA_VERSION, Store
+from cnnbench.results.exchange import read_jsonl, write_jsonl
+from cnnbench.store.sqlite import SCHEMA_VERSION, Store
 from records import MACHINE, make_record
 
 

@@ -1,3 +1,3 @@
-from cnnbench.cli import main
+from cnnbench.cli.main import main
 
 raise SystemExit(main())

@@ -12,7 +12,7 @@ import pytest
 ort = pytest.importorskip("onnxruntime")
 torch = pytest.importorskip("torch")
 
-from cnnbench.cli import main  # noqa: E402
+from cnnbench.cli.main import main  # noqa: E402
 from cnnbench.engines import ModelInstance, get_engine  # noqa: E402
 from cnnbench.errors import BadInput, Unsupported  # noqa: E402
 from cnnbench.models import create_model  # noqa: E402
@@ -244,9 +244,9 @@ def test_run_streams_with_one_stream() -> None:
 
 def test_fp16_copy_for_cuda_has_fp16_convolutions() -> None:
     """The fp16 conversion and its read-back, checked on the graph (no GPU needed)."""
-    from cnnbench.engines._onnx_common import source_onnx
-    from cnnbench.engines._ort_inspect import graph_summary
-    from cnnbench.engines._ort_quantize import fp16_model
+    from cnnbench.engines.onnxruntime.inspect import graph_summary
+    from cnnbench.engines.onnxruntime.quantize import fp16_model
+    from cnnbench.graph.source import source_onnx
 
     source = source_onnx(_instance()).path
     converted = fp16_model(source)

@@ -13,14 +13,14 @@ import pytest
 
 pytest.importorskip("openvino")
 
-from cnnbench.cli import main
+from cnnbench.cli.main import main
 from cnnbench.engines import ModelInstance, get_engine
-from cnnbench.engines._openvino_inspect import check_isa_kernels, check_precision, kernel_isa
-from cnnbench.engines.openvino_engine import OpenVinoSession
+from cnnbench.engines.openvino.engine import OpenVinoSession
+from cnnbench.engines.openvino.inspect import check_isa_kernels, check_precision, kernel_isa
 from cnnbench.errors import BadInput, Unsupported
-from cnnbench.measure.fingerprint import parse_cpuinfo
 from cnnbench.measure.isolation import run_worker
 from cnnbench.spec import Target
+from cnnbench.system.fingerprint import parse_cpuinfo
 
 SHAPE = (1, 3, 32, 32)
 HAS_NNCF = importlib.util.find_spec("nncf") is not None
@@ -244,7 +244,7 @@ def test_run_streams_with_one_stream(tiny: tuple[ModelInstance, np.ndarray, np.n
 
 
 def test_user_onnx_file(tiny: tuple[ModelInstance, np.ndarray, np.ndarray]) -> None:
-    from cnnbench.engines._onnx_common import source_onnx
+    from cnnbench.graph.source import source_onnx
 
     instance, array, ref = tiny
     path = source_onnx(instance).path

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from cnnbench.engines._streams import duration_ns, run_threads, streams_result
 from cnnbench.errors import BadInput
+from cnnbench.measure.streams import duration_ns, run_threads, streams_result
 
 
 def test_threads_overlap_and_every_request_is_counted() -> None:

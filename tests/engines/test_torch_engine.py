@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnnbench.cli import main
+from cnnbench.cli.main import main
 from cnnbench.engines import ModelInstance, get_engine
 from cnnbench.errors import Unsupported
 from cnnbench.measure.isolation import run_worker
@@ -86,7 +86,7 @@ def test_cuda_absent_is_unsupported() -> None:
 
 
 def test_isa_cap_is_verified_in_a_fresh_worker() -> None:
-    from cnnbench.measure.fingerprint import collect
+    from cnnbench.system.fingerprint import collect
 
     flags = collect()["isa"]
     out = run_worker("worker_entries:torch_isa", {"isa": "avx2"}, timeout_s=120, isa="avx2")

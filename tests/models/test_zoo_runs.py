@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnbench.cli import main
+from cnnbench.cli.main import main
+from cnnbench.graph.summary import summarize
 from cnnbench.measure.job import run_measurement
 from cnnbench.models import list_models
-from cnnbench.models.summary import summarize
 from cnnbench.spec import Budget, ModelRef, RunSpec, Target
 
 ZOO = [i for i in list_models() if i.family != "pattern"]

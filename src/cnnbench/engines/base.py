@@ -185,4 +185,4 @@ def iter_engines() -> Iterator[type[Engine]]:
 
 
 def _load_builtin() -> None:
-    from cnnbench.engines import builtin  # noqa: F401
+    from cnnbench.engines import _builtin  # noqa: F401

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from cnnbench.measure.isa import cap_env
+from cnnbench.system.isa import cap_env
 
 THREAD_VARS = (
     "OMP_NUM_THREADS",

@@ -11,9 +11,9 @@ import numpy as np
 from cnnbench.errors import Unsupported
 from cnnbench.graph.export import SEED
 from cnnbench.measure.agreement import compare
-from cnnbench.measure.fingerprint import parse_cpuinfo
-from cnnbench.measure.isa import missing_flags
 from cnnbench.spec import RunSpec
+from cnnbench.system.fingerprint import parse_cpuinfo
+from cnnbench.system.isa import missing_flags
 
 INPUT_SEED = 0
 

@@ -1,6 +1,6 @@
 """The model zoo: registry, families (one per file), user model loaders."""
 
-from cnnbench.models.registry import (
+from cnnbench.models._registry import (
     ModelInfo,
     create_model,
     get_model_info,

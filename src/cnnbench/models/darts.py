@@ -26,8 +26,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from cnnbench.models.registry import register_model
-from cnnbench.models.resnet import init_weights
+from cnnbench.models._init import init_weights
+from cnnbench.models._registry import register_model
 
 
 class Genotype(NamedTuple):

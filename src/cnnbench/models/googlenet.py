@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnbench.models.registry import register_model
-from cnnbench.models.resnet import init_weights
+from cnnbench.models._init import init_weights
+from cnnbench.models._registry import register_model
 
 
 class BasicConv2d(nn.Sequential):

@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnbench.models._init import init_weights
+from cnnbench.models._registry import register_model
 from cnnbench.models.googlenet import BasicConv2d
-from cnnbench.models.registry import register_model
-from cnnbench.models.resnet import init_weights
 
 
 def _cat(*branches: torch.Tensor) -> torch.Tensor:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnbench.models.registry import register_model
-from cnnbench.models.resnet import init_weights
+from cnnbench.models._init import init_weights
+from cnnbench.models._registry import register_model
 
 
 def make_divisible(value: float, divisor: int = 8) -> int:

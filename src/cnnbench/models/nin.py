@@ -22,8 +22,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnbench.models.registry import register_model
-from cnnbench.models.resnet import init_weights
+from cnnbench.models._init import init_weights
+from cnnbench.models._registry import register_model
 
 # One mlpconv block per row: (spatial kernel, stride, padding, channels of the three convs).
 NIN_IMAGENET: tuple[tuple[int, int, int, tuple[int, int, int]], ...] = (

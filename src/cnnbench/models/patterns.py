@@ -78,7 +78,7 @@ import torch
 from torch import nn
 
 from cnnbench.errors import BadInput
-from cnnbench.models.resnet import init_weights
+from cnnbench.models._init import init_weights
 
 PREFIX = "pattern/"
 PATTERNS = (

@@ -16,12 +16,11 @@ and a linear layer to 10 classes: 42,512,970 params and 2.51 GMACs at 32x32.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import nn
 
-from cnnbench.models.registry import register_model
+from cnnbench.models._init import init_weights
+from cnnbench.models._registry import register_model
 
 
 def _conv_bn(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1) -> list[nn.Module]:
@@ -107,22 +106,6 @@ class ResNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pool(self.stages(self.stem(x)))
         return self.fc(torch.flatten(x, 1))
-
-
-def init_weights(module: nn.Module, mode: Literal["fan_in", "fan_out"] = "fan_out") -> None:
-    """He-normal convolutions, unit BatchNorm, small normal classifier (torchvision's scheme;
-    ``mode="fan_in"`` keeps activations from shrinking through very deep plain stacks)."""
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode=mode, nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0, 0.01)
-            nn.init.zeros_(m.bias)
 
 
 @register_model("resnet18", family="resnet")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from cnnbench.models.registry import register_model
+from cnnbench.models._registry import register_model
 
 
 @register_model("tinynet", family="tiny", input_shape=(3, 32, 32), dataset="synthetic")

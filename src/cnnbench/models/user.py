@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnnbench.errors import BadInput, Unsupported
-from cnnbench.models.registry import ModelInfo
+from cnnbench.models._registry import ModelInfo
 
 if TYPE_CHECKING:
     from torch import nn

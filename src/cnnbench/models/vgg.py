@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnbench.models.registry import register_model
-from cnnbench.models.resnet import init_weights
+from cnnbench.models._init import init_weights
+from cnnbench.models._registry import register_model
 
 # Output channels of each 3x3 convolution; "M" is a 2x2 max pool (the paper's Table 1).
 CONFIGS: dict[str, tuple[int | str, ...]] = {

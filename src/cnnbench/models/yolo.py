@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnbench.models.registry import register_model
+from cnnbench.models._registry import register_model
 
 # Darknet-19 convolutions up to the 13x13x1024 map: (filters, size); "M" is a 2x2/2 max pool.
 DARKNET19 = (

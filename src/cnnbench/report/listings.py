@@ -12,7 +12,7 @@ from cnnbench.report.tables import key_value_table
 if TYPE_CHECKING:
     from cnnbench.engines.base import EngineInfo
     from cnnbench.graph import NetworkCost
-    from cnnbench.measure.probes import ProbeStatus
+    from cnnbench.measure.probes.status import ProbeStatus
 
 
 def _cache_kind(kind: str) -> str:

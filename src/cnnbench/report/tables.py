@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-from cnnbench.results import ResultRecord
+from cnnbench.results.record import ResultRecord
 
 STATUS_STYLE = {"ok": "green", "unsupported": "yellow"}
 

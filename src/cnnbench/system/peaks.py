@@ -113,9 +113,9 @@ def measure_and_store(
     """Measure the peaks in a worker, replace this machine's cached ones, return them."""
     from cnnbench.errors import CnnbenchError
     from cnnbench.measure.isolation import run_worker
-    from cnnbench.results import now_iso
+    from cnnbench.results.record import now_iso
 
-    outcome = run_worker("cnnbench.measure.peaks:measure_peaks", {}, timeout_s=600)
+    outcome = run_worker("cnnbench.system.peaks:measure_peaks", {}, timeout_s=600)
     if outcome.status != "ok":
         raise CnnbenchError(f"peak measurement {outcome.status}: {outcome.error}")
     store.save_peaks(machine, outcome.result["peaks"], now_iso())

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from cnnbench.errors import StoreError
-from cnnbench.results import ResultRecord
+from cnnbench.results.record import ResultRecord
 
 DEFAULT_DB = "cnnbench.db"
 SCHEMA_VERSION = 2

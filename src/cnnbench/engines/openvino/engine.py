@@ -31,9 +31,9 @@ Reduce node as ``jit_avx2_f32``, so that cap is refused). Compute kernels whose 
 ISA (MLAS's ``gemm_mlas_f32``, which picks its ISA by CPUID; oneDNN's ``jit_gemm_*``) are listed
 in ``isa_unverified_kernels``.
 
-Settings and their read-back live in :mod:`cnnbench.engines._openvino_config`, the runtime-model
-analysis and the precision/ISA checks in :mod:`cnnbench.engines._openvino_inspect`, NNCF int8 in
-:mod:`cnnbench.engines._openvino_quantize`.
+Settings and their read-back live in :mod:`cnnbench.engines.openvino.config`, the runtime-model
+analysis and the precision/ISA checks in :mod:`cnnbench.engines.openvino.inspect`, NNCF int8 in
+:mod:`cnnbench.engines.openvino.quantize`.
 
 ``run`` / ``timed_call`` are one synchronous inference on a single pre-created infer request
 whose input tensor was set once in ``make_inputs`` (shared memory, no per-call conversion).
@@ -51,18 +51,18 @@ from typing import Any
 
 import numpy as np
 
-from cnnbench.engines import _openvino_config as cfg
-from cnnbench.engines._openvino_inspect import (
+from cnnbench.engines.base import Engine, ModelInstance, Session, StreamsResult, register_engine
+from cnnbench.engines.openvino import config as cfg
+from cnnbench.engines.openvino.inspect import (
     analyse_runtime_model,
     check_isa_kernels,
     check_precision,
     highest_isa,
     no_isa_in_name,
 )
-from cnnbench.engines._openvino_quantize import quantise
-from cnnbench.engines._streams import duration_ns, streams_result
-from cnnbench.engines.base import Engine, ModelInstance, Session, StreamsResult, register_engine
+from cnnbench.engines.openvino.quantize import quantise
 from cnnbench.errors import BadInput, Unsupported
+from cnnbench.measure.streams import duration_ns, streams_result
 from cnnbench.spec import Target
 
 
@@ -283,7 +283,7 @@ class OpenVinoEngine(Engine):
 
     @staticmethod
     def _read(core: Any, model: ModelInstance) -> tuple[dict[str, Any], Any]:
-        from cnnbench.engines._onnx_common import source_onnx
+        from cnnbench.graph.source import source_onnx
 
         onnx_source = source_onnx(model)
         path = onnx_source.path

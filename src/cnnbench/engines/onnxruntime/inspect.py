@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from cnnbench.engines._ort_config import Device, Settings
+from cnnbench.engines.onnxruntime.config import Device, Settings
 from cnnbench.errors import Unsupported
 from cnnbench.spec import Target
 

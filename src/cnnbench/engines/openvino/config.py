@@ -1,7 +1,7 @@
 """OpenVINO settings: the engine's options turned into an explicit compile configuration, the
 checks made before compiling, and the read-back of what the compiled model really uses.
 
-See :mod:`cnnbench.engines.openvino_engine` for why every value is set explicitly and read back.
+See :mod:`cnnbench.engines.openvino.engine` for why every value is set explicitly and read back.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import os
 from typing import Any
 
 from cnnbench.errors import Unsupported
-from cnnbench.measure.isa import get_cap
 from cnnbench.spec import Target
+from cnnbench.system.isa import get_cap
 
 KNOWN_OPTIONS = ("hyper_threading", "performance_hint", "pinning")
 PERFORMANCE_HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT", "none": None}

@@ -60,21 +60,21 @@ def _emit_json(obj: Any, dest: str) -> None:
 
 
 def _store(args: argparse.Namespace, create: bool = True) -> Any:
-    from cnnbench.store import Store
+    from cnnbench.store.sqlite import Store
 
     return Store(args.db, create=create)
 
 
 def _environment() -> Any:
-    from cnnbench.measure.fingerprint import collect, software_versions
-    from cnnbench.measure.runner import Environment
+    from cnnbench.measure.records import Environment
+    from cnnbench.system.fingerprint import collect, software_versions
 
     return Environment(collect(), software_versions())
 
 
 # -- subcommands -------------------------------------------------------------------------------
 def cmd_info(args: argparse.Namespace) -> int:
-    from cnnbench.measure.probes import all_probes
+    from cnnbench.measure.probes.status import all_probes
     from cnnbench.report.listings import machine_tables
 
     env = _environment()
@@ -102,7 +102,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def _peaks(args: argparse.Namespace, env: Any) -> tuple[list[dict[str, Any]], list[str]]:
     """Cached peaks of this machine; measured first (in a worker) with ``--peaks``."""
-    from cnnbench.measure.peaks import measure_and_store
+    from cnnbench.system.peaks import measure_and_store
 
     if not args.peaks:
         try:
@@ -128,8 +128,8 @@ def cmd_engines(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    from cnnbench.graph.summary import summary_row
     from cnnbench.models import get_model_info, list_models
-    from cnnbench.models.summary import summary_row
     from cnnbench.report.listings import models_table
 
     if args.detail:
@@ -143,7 +143,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def _shape(text: str | None) -> tuple[int, ...] | None:
-    from cnnbench.plan import parse_shape
+    from cnnbench.execute.plan import parse_shape
 
     return parse_shape(text) if text else None
 
@@ -167,7 +167,7 @@ def _model_detail(args: argparse.Namespace, info: Any) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from cnnbench.plan import RunRequest, check_writable, execute, plan
+    from cnnbench.execute.plan import RunRequest, check_writable, execute, plan
     from cnnbench.report.tables import runs_table, sweep_table
 
     budget = Budget(seconds=args.budget, min_samples=args.min_samples, target_rel_ci=args.ci)
@@ -229,8 +229,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from cnnbench.exchange import read_jsonl, write_jsonl
     from cnnbench.report.tables import runs_list_table, runs_table, sweep_table
+    from cnnbench.results.exchange import read_jsonl, write_jsonl
 
     if args.action == "import":
         records = read_jsonl(Path(args.file))  # all validated before anything is written

@@ -1,7 +1,7 @@
 """The ONNX Runtime engine: the exported ONNX graph on ORT's CPU, CUDA or TensorRT provider.
 
 Model: the cached fp32 export of the module the worker built (or the user's ``.onnx`` file,
-``extras["onnx_path"]``); see :mod:`cnnbench.engines._onnx_common`.
+``extras["onnx_path"]``); see :mod:`cnnbench.graph.source`.
 
 Devices: ``cpu`` (CPUExecutionProvider, MLAS kernels); ``cuda[:N]`` (CUDAExecutionProvider) and
 ``tensorrt[:N]`` (TensorrtExecutionProvider, CUDA and CPU behind it for what TensorRT leaves) where
@@ -12,14 +12,14 @@ fallback is refused.
 Precision: ``fp32`` runs the exported graph. ``int8`` is post-training static quantisation
 (``quant_pre_process``, then ``quantize_static``: QDQ format, per-channel int8 weights, uint8
 activations, MinMax calibration on seeded standard-normal inputs), cached next to the fp32 file
-(:mod:`cnnbench.engines._ort_quantize`); ORT must fuse the QDQ pairs into integer kernels
+(:mod:`cnnbench.engines.onnxruntime.quantize`); ORT must fuse the QDQ pairs into integer kernels
 (QLinearConv), which it does at ``graph_optimization=extended`` or ``all`` only: a graph with no
 integer convolution left is refused. ``fp16`` runs on CUDA (a float16 copy of the graph made
 with ORT's converter) and TensorRT (``trt_fp16_enable``). Refused: fp16 on the CPU (no x86 fp16
 convolution kernels: ORT would insert casts and compute in fp32), bf16 everywhere (ORT has no
 bf16 convolution kernels), int8 on GPUs (not wired).
 
-Options (``--option KEY=VALUE``, parsed in :mod:`cnnbench.engines._ort_config`):
+Options (``--option KEY=VALUE``, parsed in :mod:`cnnbench.engines.onnxruntime.config`):
 ``graph_optimization`` = disable | basic | extended | all (default all); ``execution_mode`` =
 sequential | parallel (default sequential); ``inter_op_threads`` = N (parallel mode only);
 ``allow_spinning`` = 1 | 0 (default 1).
@@ -27,7 +27,7 @@ sequential | parallel (default sequential); ``inter_op_threads`` = N (parallel m
 Threads: ``threads`` sets ``intra_op_num_threads``; without it ORT picks its default (one thread
 per physical core). The pool size ORT really made is read back by counting the threads the
 process gained while the session was built (a pool of N runs N-1 workers plus the caller); this
-and the optimised-graph read-back live in :mod:`cnnbench.engines._ort_inspect`.
+and the optimised-graph read-back live in :mod:`cnnbench.engines.onnxruntime.inspect`.
 
 Spinning: ORT's default is kept (``session.intra_op.allow_spinning=1``, set explicitly so it can
 be read back): after a call, pool threads spin for a while before sleeping, so back-to-back calls
@@ -57,18 +57,6 @@ from typing import Any
 
 import numpy as np
 
-from cnnbench.engines import _ort_config as config
-from cnnbench.engines._onnx_common import OnnxSource, check_input_shape, source_onnx
-from cnnbench.engines._ort_config import Device, Settings, ort, version_text
-from cnnbench.engines._ort_inspect import (
-    check_graph_precision,
-    ep_nodes,
-    graph_summary,
-    record_threads,
-    thread_count,
-)
-from cnnbench.engines._ort_quantize import QUANTIZATION, fp16_model, quantized_model
-from cnnbench.engines._streams import run_threads
 from cnnbench.engines.base import (
     Engine,
     ModelInstance,
@@ -76,7 +64,19 @@ from cnnbench.engines.base import (
     StreamsResult,
     register_engine,
 )
+from cnnbench.engines.onnxruntime import config
+from cnnbench.engines.onnxruntime.config import Device, Settings, ort, version_text
+from cnnbench.engines.onnxruntime.inspect import (
+    check_graph_precision,
+    ep_nodes,
+    graph_summary,
+    record_threads,
+    thread_count,
+)
+from cnnbench.engines.onnxruntime.quantize import QUANTIZATION, fp16_model, quantized_model
 from cnnbench.errors import Unsupported
+from cnnbench.graph.source import OnnxSource, check_input_shape, source_onnx
+from cnnbench.measure.streams import run_threads
 from cnnbench.spec import Target
 
 _NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}

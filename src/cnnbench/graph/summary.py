@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cnnbench.models.registry import ModelInfo
+from cnnbench.models._registry import ModelInfo
 
 
 @dataclass(frozen=True)

@@ -52,9 +52,9 @@ def graph_cost(model: str, sample_shape: tuple[int, ...]) -> dict[str, Any]:
 def _engine_onnx(model: str, sample_shape: tuple[int, ...]) -> Any:
     import torch
 
-    from cnnbench.engines._onnx_common import source_onnx
     from cnnbench.engines.base import ModelInstance
     from cnnbench.graph.export import SEED
+    from cnnbench.graph.source import source_onnx
     from cnnbench.models import create_model
 
     with torch.random.fork_rng(devices=[]):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnbench.results import not_measured
+from cnnbench.results.record import not_measured
 
 
 def roofline(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from cnnbench.errors import BadInput
-from cnnbench.results import ResultRecord
+from cnnbench.results.record import ResultRecord
 
 
 def write_jsonl(records: Iterable[ResultRecord], out: TextIO) -> int:

@@ -1,7 +1,7 @@
 """ONNX Runtime settings: the engine's options, devices and precisions, checked before a session
 is built, and the ``SessionOptions`` and provider list they turn into.
 
-See :mod:`cnnbench.engines.onnxruntime_engine` for what each setting means.
+See :mod:`cnnbench.engines.onnxruntime.engine` for what each setting means.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 graph a compiled model really executes (``compiled.get_runtime_model()``), and the checks that
 refuse a model which does not run the requested precision or ISA cap.
 
-See :mod:`cnnbench.engines.openvino_engine` for how the engine uses them.
+See :mod:`cnnbench.engines.openvino.engine` for how the engine uses them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cnnbench.errors import Unsupported
-from cnnbench.measure.isa import get_cap
+from cnnbench.system.isa import get_cap
 
 # OpenVINO element types in the runtime model -> cnnbench precision names
 RUNTIME_PRECISIONS = {

@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from cnnbench.engines._streams import run_threads
 from cnnbench.engines.base import Engine, ModelInstance, Session, StreamsResult, register_engine
 from cnnbench.errors import Unsupported
-from cnnbench.measure.isa import get_cap
+from cnnbench.measure.streams import run_threads
 from cnnbench.spec import Target
+from cnnbench.system.isa import get_cap
 
 KNOWN_OPTIONS = ("bf16", "channels_last", "compile", "compile_mode")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")

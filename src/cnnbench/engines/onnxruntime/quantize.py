@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from cnnbench.engines._onnx_common import derived_path, graph_io, write_to
-from cnnbench.engines._ort_config import version_text
+from cnnbench.engines.onnxruntime.config import version_text
 from cnnbench.errors import Unsupported
+from cnnbench.graph.source import derived_path, graph_io, write_to
 
 # int8: how the model is calibrated and quantised (all of it is recorded in effective()).
 CALIBRATION_SEED = 1  # the timed input uses seed 0: calibration never sees it

@@ -14,18 +14,18 @@ from typing import Any
 
 from cnnbench.engines import get_engine, installed_engines
 from cnnbench.errors import BadInput
-from cnnbench.measure.costs import graph_cost, merge_cost
-from cnnbench.measure.isa import get_cap
-from cnnbench.measure.roofline import roofline
-from cnnbench.measure.runner import (
+from cnnbench.execute.sweep import (
     Environment,
     measure_latency_group,
     measure_throughput_group,
 )
+from cnnbench.graph.record_cost import graph_cost, merge_cost
 from cnnbench.models import get_model_info
-from cnnbench.results import ResultRecord
+from cnnbench.results.record import ResultRecord
+from cnnbench.results.roofline import roofline
 from cnnbench.spec import MODES, Budget, ModelRef, RunSpec, Target
-from cnnbench.store import Store
+from cnnbench.store.sqlite import Store
+from cnnbench.system.isa import get_cap
 
 
 def parse_cores(text: str) -> tuple[int, ...]:

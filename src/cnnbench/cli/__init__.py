@@ -1,0 +1,5 @@
+"""The command line: ``cnnbench`` (see :mod:`cnnbench.cli.main`)."""
+
+from cnnbench.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,1 @@
+"""The onnxruntime engine: one module per responsibility (engine, config, inspect, quantize)."""

@@ -1,0 +1,1 @@
+"""The openvino engine: one module per responsibility (engine, config, inspect, quantize)."""

@@ -1,0 +1,1 @@
+"""The torch engine: one module per responsibility (engine, config, inspect, quantize)."""

@@ -1,0 +1,1 @@
+"""Executing specs: plans from requests, sweep order, resume, executors."""

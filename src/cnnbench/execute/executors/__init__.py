@@ -1,0 +1,1 @@
+"""Executors run worker jobs (here or on a fleet); the parent alone writes the store."""

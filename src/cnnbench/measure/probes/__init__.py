@@ -1,0 +1,1 @@
+"""Hooks around the timed window of a worker: energy, counters, per-layer profiles."""
