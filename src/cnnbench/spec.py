@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cnnbench.errors import BadInput
@@ -62,7 +62,7 @@ class Target:
             )
         if self.cores is not None:
             if not self.cores:
-                raise BadInput("--cores needs at least one CPU")
+                raise BadInput("the list of CPUs is empty")
             for core in self.cores:
                 if isinstance(core, bool) or not isinstance(core, int) or core < 0:
                     raise BadInput(f"CPU numbers must be non-negative integers, got {core!r}")
@@ -111,9 +111,12 @@ class RunSpec:
     target: Target
     mode: str = "latency"
     budget: Budget = field(default_factory=Budget)
+    probes: tuple[str, ...] = ()  # probe names or module:Class refs (measure.probes)
 
     def __post_init__(self) -> None:
         _positive_int(self.batch, "batch")
+        if any(not isinstance(p, str) or not p for p in self.probes):
+            raise BadInput("probe names must be non-empty strings")
         if not self.input_shape:
             raise BadInput("the input shape is empty")
         for dim in self.input_shape:
@@ -126,9 +129,13 @@ class RunSpec:
         return (self.batch, *self.input_shape)
 
     def identity(self) -> dict[str, Any]:
-        """The flat ``spec`` section of a result record (without the budget)."""
+        """The flat ``spec`` section of a result record (without the budget).
+
+        ``probes`` appears only when some are named, so specs without probes keep the hash they
+        had before probes existed (stores and exports made then still resume).
+        """
         t = self.target
-        return {
+        d: dict[str, Any] = {
             "model": self.model.name,
             "input_shape": list(self.input_shape),
             "batch": self.batch,
@@ -142,6 +149,9 @@ class RunSpec:
             "mode": self.mode,
             "options": {k: v for k, v in t.options},
         }
+        if self.probes:
+            d["probes"] = list(self.probes)
+        return d
 
     def spec_hash(self) -> str:
         """A stable content hash of the identity: sorted-key JSON, SHA-256, 20 hex digits."""
@@ -182,9 +192,10 @@ class RunSpec:
                 target=target,
                 mode=str(d.get("mode", "latency")),
                 budget=budget,
+                probes=tuple(str(p) for p in d.get("probes") or ()),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BadInput(f"not a valid run spec: {exc!r}") from exc
 
     def with_batch(self, batch: int) -> RunSpec:
-        return RunSpec(self.model, self.input_shape, batch, self.target, self.mode, self.budget)
+        return replace(self, batch=batch)

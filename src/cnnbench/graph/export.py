@@ -43,12 +43,12 @@ import io
 import json
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from cnnbench._fs import atomic_write
 from cnnbench.errors import BadInput, CnnbenchError
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def export_module(
             f"{model_name or type(module).__name__} is 2 GB or more as ONNX; cnnbench keeps "
             "exports in one file and cannot export it"
         )
-    _write_atomically(Path(path), model.SerializeToString())
+    atomic_write(Path(path), model.SerializeToString())
     return Path(path)
 
 
@@ -256,22 +256,6 @@ def _constants_to_initializers(model: onnx.ModelProto) -> None:
     if len(keep) != len(graph.node):
         del graph.node[:]
         graph.node.extend(keep)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache is shared like any file
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 @contextlib.contextmanager

@@ -8,18 +8,16 @@ weights: a module whose weights differ from an earlier export of the same name (
 fine-tuned weights) gets its own file instead of a stale one.
 
 :func:`derived_path` names a file made from another one (a quantised or fp16 copy) by a content
-hash of the source file's bytes and the settings that made it; :func:`write_to` lets a tool write
-such a file under a temporary name that is renamed into place only when it is complete.
+hash of the source file's bytes and the settings that made it;
+:func:`cnnbench._fs.atomic_path` lets a tool write such a file under a temporary name that is
+renamed into place only when it is complete.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,20 +113,6 @@ def derived_path(source: Path, tag: str, settings: Mapping[str, Any]) -> Path:
     ).encode()
     key = hashlib.sha256(blob).hexdigest()[:16]
     return cache_dir() / f"{source.stem}.{tag}-{key}.onnx"
-
-
-@contextlib.contextmanager
-def write_to(final: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``final``; rename it into place if the block succeeds."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=".onnx", dir=final.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, final)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
 
 
 def graph_io(path: Path) -> tuple[list[str], list[str]]:

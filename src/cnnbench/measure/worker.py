@@ -45,13 +45,6 @@ def _resolve(entry: str) -> Any:
     return getattr(importlib.import_module(module_name), attr)
 
 
-def _write(path: str, obj: dict[str, Any]) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as fh:
-        json.dump(obj, fh)
-    os.replace(tmp, path)
-
-
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m cnnbench.measure.worker JOB.json RESULT.json", file=sys.stderr)
@@ -76,7 +69,9 @@ def main(argv: list[str]) -> int:
             "traceback": traceback.format_exc(limit=20)[-8000:],
         }
     result["affinity"] = sorted(os.sched_getaffinity(0))
-    _write(result_path, result)
+    from cnnbench._fs import atomic_write
+
+    atomic_write(result_path, json.dumps(result))
     return 0
 
 

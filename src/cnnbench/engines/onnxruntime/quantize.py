@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from cnnbench._fs import atomic_path
 from cnnbench.engines.onnxruntime.config import version_text
 from cnnbench.errors import Unsupported
-from cnnbench.graph.source import derived_path, graph_io, write_to
+from cnnbench.graph.source import derived_path, graph_io
 
 # int8: how the model is calibrated and quantised (all of it is recorded in effective()).
 CALIBRATION_SEED = 1  # the timed input uses seed 0: calibration never sees it
@@ -98,7 +99,10 @@ def quantized_model(source: Path, shape: tuple[int, ...]) -> tuple[Path, dict[st
     reader = Reader(inputs[0], shape, calib["batches"], CALIBRATION_SEED)
     quant_logger = logging.getLogger()
     old_level = quant_logger.level
-    with tempfile.TemporaryDirectory(prefix="cnnbench-ort-q-") as tmp, write_to(target) as out:
+    with (
+        tempfile.TemporaryDirectory(prefix="cnnbench-ort-q-") as tmp,
+        atomic_path(target, suffix=".onnx") as out,
+    ):
         pre = Path(tmp) / "preprocessed.onnx"
         quant_logger.setLevel(max(old_level, logging.ERROR))  # quantisation logs advice at WARNING
         try:
@@ -128,6 +132,6 @@ def fp16_model(source: Path) -> Path:
     if target.is_file():
         return target
     model = convert_float_to_float16(onnx.load(str(source)), keep_io_types=False)
-    with write_to(target) as out:
+    with atomic_path(target, suffix=".onnx") as out:
         onnx.save(model, str(out))
     return target

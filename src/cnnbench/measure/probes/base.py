@@ -1,0 +1,187 @@
+"""The probe protocol: hooks around the timed window of a worker, or around the worker itself.
+
+A :class:`Probe` wraps the timed window inside the worker (``start()`` just before the first
+timed call, ``stop()`` just after the last): an energy meter, a counter group, a profiler. A
+:class:`LauncherProbe` wraps the whole worker process through a launcher prefix
+(``valgrind --tool=cachegrind``, ``perf stat``) and reads what the tool wrote once the worker
+has ended. Both give a :class:`ProbeReading` that names its ``source``; a probe that cannot
+measure here gives ``source="none"`` and the reason, never a zero.
+
+Probes are named in a run spec (``RunSpec.probes``) and resolved in the worker by
+:func:`get_probe`: a registered name, or ``package.module:Class`` for a probe of one's own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import importlib
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from cnnbench.errors import BadInput
+
+KINDS = ("energy", "counters", "layers", "other")
+Value = float | int | str | bool | None
+
+
+@dataclass(frozen=True)
+class ProbeReading:
+    """What one probe saw over one window: named values (units in the names) and their source."""
+
+    probe: str
+    kind: str  # one of KINDS
+    source: str  # "rapl", "nvml", "perf", "cachegrind (simulated)", "none", ...
+    values: Mapping[str, Value] = field(default_factory=dict)
+    reason: str | None = None  # why nothing was measured (source "none"), or a caveat
+    window_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"probe kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.source == "none" and not self.reason:
+            raise ValueError("a reading with source 'none' must say why")
+
+    @classmethod
+    def unavailable(cls, probe: str, kind: str, reason: str) -> ProbeReading:
+        return cls(probe, kind, "none", {}, reason)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "probe": self.probe,
+            "kind": self.kind,
+            "source": self.source,
+            "values": dict(self.values),
+            "reason": self.reason,
+            "window_s": self.window_s,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> ProbeReading:
+        return cls(
+            probe=str(d["probe"]),
+            kind=str(d["kind"]),
+            source=str(d["source"]),
+            values=dict(d.get("values") or {}),
+            reason=d.get("reason"),
+            window_s=d.get("window_s"),
+        )
+
+
+class Probe(ABC):
+    """A hook around the timed window, run inside the worker."""
+
+    name: ClassVar[str]
+    kind: ClassVar[str]
+
+    @abstractmethod
+    def start(self) -> None:
+        """Called right before the first timed call."""
+
+    @abstractmethod
+    def stop(self) -> ProbeReading:
+        """Called right after the last timed call; the reading of the window."""
+
+
+class LauncherProbe(ABC):
+    """A probe that wraps the worker process: a command prefix, then a reading of its output."""
+
+    name: ClassVar[str]
+    kind: ClassVar[str]
+
+    @abstractmethod
+    def launcher(self, out_dir: Path) -> list[str]:
+        """The prefix put before ``python -m cnnbench.measure.worker``; writes into out_dir."""
+
+    @abstractmethod
+    def collect(self, out_dir: Path, returncode: int | None) -> ProbeReading:
+        """Read what the tool wrote once the worker has ended."""
+
+
+class NullProbe(Probe):
+    """Measures nothing; proves the hook (its reading carries the window's length)."""
+
+    name = "null"
+    kind = "other"
+
+    def __init__(self) -> None:
+        self._t0: int | None = None
+
+    def start(self) -> None:
+        self._t0 = time.perf_counter_ns()
+
+    def stop(self) -> ProbeReading:
+        if self._t0 is None:
+            return ProbeReading.unavailable(self.name, self.kind, "stop() without start()")
+        window = (time.perf_counter_ns() - self._t0) / 1e9
+        return ProbeReading(self.name, self.kind, "null", {}, None, window)
+
+
+_PROBES: dict[str, type[Probe] | type[LauncherProbe]] = {"null": NullProbe}
+
+
+def register_probe(cls: type[Probe] | type[LauncherProbe]) -> type[Probe] | type[LauncherProbe]:
+    if cls.name in _PROBES and _PROBES[cls.name] is not cls:
+        raise ValueError(f"probe {cls.name!r} is registered twice")
+    _PROBES[cls.name] = cls
+    return cls
+
+
+def probe_names() -> list[str]:
+    return sorted(_PROBES)
+
+
+def get_probe(ref: str) -> type[Probe] | type[LauncherProbe]:
+    """A registered probe by name, or ``package.module:Class``; unknown names are BadInput."""
+    if ":" in ref:
+        module_name, _, attr = ref.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise BadInput(f"probe {ref!r} cannot be loaded: {exc}") from None
+        if not (isinstance(cls, type) and issubclass(cls, Probe | LauncherProbe)):
+            raise BadInput(f"probe {ref!r} is not a Probe or LauncherProbe class")
+        return cls
+    cls = _PROBES.get(ref)
+    if cls is None:
+        close = difflib.get_close_matches(ref, list(_PROBES), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise BadInput(f"unknown probe {ref!r}{hint} (known: {', '.join(sorted(_PROBES))})")
+    return cls
+
+
+@contextlib.contextmanager
+def probe_window(probes: Sequence[Probe]) -> Iterator[list[ProbeReading]]:
+    """Start every probe, run the block (the timed window), stop them in reverse order.
+
+    The yielded list is filled when the block ends. A probe that fails to start or stop gives
+    a reading with source ``none`` and the error, and the measurement goes on.
+    """
+    readings: list[ProbeReading] = []
+    started: list[Probe] = []
+    failed: dict[int, str] = {}
+    for i, probe in enumerate(probes):
+        try:
+            probe.start()
+            started.append(probe)
+        except Exception as exc:
+            failed[i] = f"start failed: {type(exc).__name__}: {exc}"
+    try:
+        yield readings
+    finally:
+        stopped: dict[int, ProbeReading] = {}
+        for probe in reversed(started):
+            i = next(j for j, p in enumerate(probes) if p is probe)
+            try:
+                stopped[i] = probe.stop()
+            except Exception as exc:
+                failed[i] = f"stop failed: {type(exc).__name__}: {exc}"
+        for i, probe in enumerate(probes):
+            if i in stopped:
+                readings.append(stopped[i])
+            else:
+                readings.append(ProbeReading.unavailable(probe.name, probe.kind, failed[i]))
