@@ -4,6 +4,11 @@ Each child gets its thread counts and ISA caps in the environment and its CPU af
 any engine is imported. The parent enforces a timeout (killing the child's whole process group)
 and turns a signal, an out-of-memory kill or a hang into an outcome with a status, so that a
 sweep loses one configuration, never the sweep.
+
+A launcher prefix puts a tool in front of the worker (``valgrind --tool=cachegrind``, ``perf
+stat``): each :class:`~cnnbench.measure.probes.base.LauncherProbe` given to :func:`run_worker`
+gets its own output folder, adds its prefix (the first probe outermost) and reads its folder once
+the worker has ended; its reading comes back in :attr:`WorkerOutcome.probe_readings`.
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from cnnbench.measure.probes.base import LauncherProbe, ProbeReading
 from cnnbench.system.isa import cap_env
 
 THREAD_VARS = (
@@ -48,6 +55,7 @@ class WorkerOutcome:
     wall_s: float
     stderr_tail: str
     started_s: float = 0.0  # wall-clock time (time.time()) at which the child was started
+    probe_readings: tuple[ProbeReading, ...] = ()  # from launcher probes, in their order
 
 
 def worker_env(
@@ -92,6 +100,7 @@ def run_worker(
     cores: tuple[int, ...] | None = None,
     isa: str | None = None,
     env_extra: dict[str, str] | None = None,
+    launchers: Sequence[LauncherProbe] = (),
 ) -> WorkerOutcome:
     """Run ``entry(payload)`` in ``python -m cnnbench.measure.worker`` and classify its end."""
     with tempfile.TemporaryDirectory(prefix="cnnbench-worker-") as tmp:
@@ -100,7 +109,21 @@ def run_worker(
         out_path, err_path = tmpdir / "stdout", tmpdir / "stderr"
         job = {"entry": entry, "payload": payload, "cores": list(cores) if cores else None}
         job_path.write_text(json.dumps(job))
-        cmd = [sys.executable, "-m", "cnnbench.measure.worker", str(job_path), str(result_path)]
+        prefix: list[str] = []
+        probe_dirs = []
+        for i, probe in enumerate(launchers):
+            probe_dir = tmpdir / f"probe-{i}-{probe.name}"
+            probe_dir.mkdir()
+            probe_dirs.append(probe_dir)
+            prefix += probe.launcher(probe_dir)
+        cmd = [
+            *prefix,
+            sys.executable,
+            "-m",
+            "cnnbench.measure.worker",
+            str(job_path),
+            str(result_path),
+        ]
         start = time.perf_counter()
         started_s = time.time()
         timed_out = False
@@ -121,15 +144,32 @@ def run_worker(
         wall = time.perf_counter() - start
         stderr_tail = _tail(err_path)
         rc = proc.returncode
+        readings = tuple(
+            _collect(probe, probe_dir, rc, timed_out)
+            for probe, probe_dir in zip(launchers, probe_dirs, strict=True)
+        )
         if timed_out:
             error = f"no result within the {timeout_s:g} s timeout"
-            return WorkerOutcome("timeout", {}, error, rc, wall, stderr_tail, started_s)
+            return WorkerOutcome("timeout", {}, error, rc, wall, stderr_tail, started_s, readings)
         if result_path.exists():
             result = json.loads(result_path.read_text())
             status = str(result.get("status", "failed"))
             error = result.get("error")
-            return WorkerOutcome(status, result, error, rc, wall, stderr_tail, started_s)
-        return replace(_classify_death(rc, wall, stderr_tail), started_s=started_s)
+            return WorkerOutcome(status, result, error, rc, wall, stderr_tail, started_s, readings)
+        death = _classify_death(rc, wall, stderr_tail)
+        return replace(death, started_s=started_s, probe_readings=readings)
+
+
+def _collect(probe: LauncherProbe, out_dir: Path, rc: int | None, timed_out: bool) -> ProbeReading:
+    """A launcher probe's reading; a probe that cannot read its output says why."""
+    if timed_out:
+        return ProbeReading.unavailable(probe.name, probe.kind, "the worker timed out")
+    try:
+        return probe.collect(out_dir, rc)
+    except Exception as exc:
+        return ProbeReading.unavailable(
+            probe.name, probe.kind, f"reading its output failed: {type(exc).__name__}: {exc}"
+        )
 
 
 def _classify_death(rc: int | None, wall: float, stderr_tail: str) -> WorkerOutcome:
