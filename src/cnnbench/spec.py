@@ -153,6 +153,11 @@ class RunSpec:
             d["probes"] = list(self.probes)
         return d
 
+    def comparison_key(self) -> tuple[object, ...]:
+        """Specs with equal keys differ only in their target: one comparison (interleaved
+        when measured, a speedup against the first when shown)."""
+        return (self.model, self.input_shape, self.batch, self.mode, self.probes)
+
     def spec_hash(self) -> str:
         """A stable content hash of the identity: sorted-key JSON, SHA-256, 20 hex digits."""
         canonical = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))

@@ -13,33 +13,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cnnbench.measure.isolation import WorkerOutcome, run_worker
+from cnnbench.execute.executors.base import Executor, WorkerTask, run_all
+from cnnbench.execute.executors.local import LocalExecutor
+from cnnbench.measure.isolation import WorkerOutcome
 from cnnbench.measure.records import Environment, merge_outcomes
 from cnnbench.results.record import ResultRecord
 from cnnbench.spec import Budget, RunSpec
 
-MEASURE_ENTRY = "cnnbench.measure.job:run_measurement"
 PLATEAU_GAIN = 0.03  # a larger batch must raise images/s by 3 % to count as growth
 PLATEAU_STEPS = 2  # the sweep stops after this many batches without growth
 
 Progress = Callable[[str], None]
-
-
-def default_timeout_s(spec: RunSpec) -> float:
-    """Model build, export, warm-up, budget and summary, with a margin for slow networks."""
-    return 180.0 + 4 * spec.budget.seconds
-
-
-def run_one(spec: RunSpec, timeout_s: float | None = None) -> WorkerOutcome:
-    t = spec.target
-    return run_worker(
-        MEASURE_ENTRY,
-        {"spec": spec.to_dict()},
-        timeout_s=timeout_s or default_timeout_s(spec),
-        threads=t.threads,
-        cores=t.cores,
-        isa=t.isa,
-    )
 
 
 def round_budget(budget: Budget, rounds: int) -> Budget:
@@ -58,6 +42,7 @@ def round_budget(budget: Budget, rounds: int) -> Budget:
 def measure_latency_group(
     specs: Sequence[RunSpec],
     env: Environment,
+    executor: Executor | None = None,
     *,
     rounds: int = 1,
     timeout_s: float | None = None,
@@ -66,16 +51,28 @@ def measure_latency_group(
     """Latency of each spec, the specs interleaved over ``rounds`` rounds."""
     outcomes: list[list[WorkerOutcome]] = [[] for _ in specs]
     for r in range(rounds):
-        for i, spec in enumerate(specs):
-            if outcomes[i] and outcomes[i][-1].status != "ok":
-                continue  # a failed configuration is not retried in later rounds
-            if progress:
-                progress(f"{spec.model.name} on {spec.target.engine}, round {r + 1}/{rounds}")
-            run_spec = replace(spec, budget=round_budget(spec.budget, rounds))
-            outcomes[i].append(run_one(run_spec, timeout_s))
+        live = [i for i, o in enumerate(outcomes) if not o or o[-1].status == "ok"]
+        # a failed configuration is not retried in later rounds
+        tasks = [
+            WorkerTask(
+                replace(specs[i], budget=round_budget(specs[i].budget, rounds)),
+                timeout_s,
+                f"{specs[i].model.name} on {specs[i].target.engine}, round {r + 1}/{rounds}",
+            )
+            for i in live
+        ]
+        done = run_all(executor or LocalExecutor(), tasks, _announce(progress))
+        for i, outcome in zip(live, done, strict=True):
+            outcomes[i].append(outcome)
     return [
         merge_outcomes(spec, outs, env, rounds) for spec, outs in zip(specs, outcomes, strict=True)
     ]
+
+
+def _announce(progress: Progress | None) -> Callable[[WorkerTask], None] | None:
+    if progress is None:
+        return None
+    return lambda task: progress(task.label)
 
 
 def batch_ladder(max_batch: int) -> list[int]:
@@ -141,6 +138,7 @@ class _Sweep:
 def measure_throughput_group(
     specs: Sequence[RunSpec],
     env: Environment,
+    executor: Executor | None = None,
     *,
     timeout_s: float | None = None,
     progress: Progress | None = None,
@@ -153,11 +151,17 @@ def measure_throughput_group(
     """
     sweeps = [_Sweep(spec, []) for spec in specs]
     for b in batch_ladder(max(s.batch for s in specs)):
-        for sw in sweeps:
-            if sw.stop is not None or b > sw.spec.batch:
-                continue
-            if progress:
-                progress(f"{sw.spec.model.name} on {sw.spec.target.engine}, batch {b}")
-            point = replace(sw.spec, batch=b, mode="latency")
-            sw.add(merge_outcomes(point, [run_one(point, timeout_s)], env))
+        live = [sw for sw in sweeps if sw.stop is None and b <= sw.spec.batch]
+        points = [replace(sw.spec, batch=b, mode="latency") for sw in live]
+        tasks = [
+            WorkerTask(p, timeout_s, f"{p.model.name} on {p.target.engine}, batch {b}")
+            for p in points
+        ]
+        for sw, point, outcome in zip(
+            live,
+            points,
+            run_all(executor or LocalExecutor(), tasks, _announce(progress)),
+            strict=True,
+        ):
+            sw.add(merge_outcomes(point, [outcome], env))
     return [sw.record(env) for sw in sweeps]

@@ -105,18 +105,3 @@ def measure_peaks(payload: dict[str, Any]) -> dict[str, Any]:
         Peak("memory", "-", bandwidth, "GB/s", threads, f"copy of {size * 4 >> 20} MiB").to_dict()
     )
     return {"peaks": peaks, "notes": notes}
-
-
-def measure_and_store(
-    store: Any, machine: dict[str, Any]
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """Measure the peaks in a worker, replace this machine's cached ones, return them."""
-    from cnnbench.errors import CnnbenchError
-    from cnnbench.measure.isolation import run_worker
-    from cnnbench.results.record import now_iso
-
-    outcome = run_worker("cnnbench.system.peaks:measure_peaks", {}, timeout_s=600)
-    if outcome.status != "ok":
-        raise CnnbenchError(f"peak measurement {outcome.status}: {outcome.error}")
-    store.save_peaks(machine, outcome.result["peaks"], now_iso())
-    return store.peaks(machine["id"]), list(outcome.result.get("notes", []))

@@ -1,0 +1,47 @@
+"""``cnnbench models [--family F] [--detail MODEL]``: the zoo, or one model's layers."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from cnnbench.cli._common import emit_json, out, shape_arg
+
+
+def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    s = sub.add_parser("models", parents=parents, help="the model zoo, or one model's layers")
+    s.add_argument("--family")
+    s.add_argument("--detail", metavar="MODEL", help="per-layer cost table of one model")
+    s.add_argument("--input-shape", help="per-sample input shape, e.g. 3x227x227")
+    s.set_defaults(func=cmd_models)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from cnnbench.graph.summary import summary_row
+    from cnnbench.models import get_model_info, list_models
+    from cnnbench.report.listings import models_table
+
+    if args.detail:
+        return _model_detail(args, get_model_info(args.detail, shape_arg(args.input_shape)))
+    rows = [summary_row(i) for i in list_models(args.family)]
+    if args.json:
+        emit_json(rows, args.json)
+    else:
+        out.print(models_table(rows))
+    return 0
+
+
+def _model_detail(args: argparse.Namespace, info: Any) -> int:
+    from cnnbench.graph import model_cost, network_cost
+    from cnnbench.report.listings import detail_json, layer_tables
+
+    if info.onnx_path is not None:
+        cost = network_cost(info.onnx_path)
+    else:
+        cost = model_cost(info.name, info.input_shape, 1)
+    if args.json:
+        emit_json(detail_json(cost), args.json)
+        return 0
+    for table in layer_tables(cost):
+        out.print(table)
+    return 0

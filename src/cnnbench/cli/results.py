@@ -1,0 +1,100 @@
+"""``cnnbench results list | show ID | export | import FILE``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from cnnbench.cli._common import emit_json, err, open_store, positive_int, tables_console
+from cnnbench.errors import BadInput
+
+
+def add_parser(sub: Any, db: argparse.ArgumentParser, js: argparse.ArgumentParser) -> None:
+    from cnnbench.cli._common import Parser
+
+    s = sub.add_parser("results", help="list, show, export or import stored results")
+    rs = s.add_subparsers(dest="action", required=True, parser_class=Parser)
+    for name in ("list", "export"):
+        r = rs.add_parser(name, parents=[db] + ([js] if name == "list" else []))
+        r.add_argument("--model")
+        r.add_argument("--engine")
+        r.add_argument("--status")
+        if name == "list":
+            r.add_argument("--limit", type=positive_int, default=50)
+        else:
+            r.add_argument("-o", "--output", help="JSON lines file (default stdout)")
+        r.set_defaults(func=cmd_results)
+    r = rs.add_parser("show", parents=[db, js])
+    r.add_argument("id")
+    r.set_defaults(func=cmd_results)
+    r = rs.add_parser("import", parents=[db])
+    r.add_argument("file")
+    r.set_defaults(func=cmd_results)
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    if args.action == "import":
+        return _import(args)
+    with open_store(args, create=False) as store:
+        if args.action == "show":
+            return _show(args, store)
+        filters = {"model": args.model, "engine": args.engine, "status": args.status}
+        if args.action == "export":
+            return _export(args, store, filters)
+        from cnnbench.report.tables import runs_list_table
+
+        records = store.query(**filters, limit=args.limit)
+        if args.json:
+            emit_json([r.to_dict(samples=False) for r in records], args.json)
+        else:
+            tables_console(args).print(runs_list_table(records))
+        return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from cnnbench.results.exchange import read_jsonl
+
+    records = read_jsonl(Path(args.file))  # all validated before anything is written
+    with open_store(args) as store:
+        new = store.save_many(records, skip_existing=True)
+    err.print(f"imported {new} record(s), {len(records) - new} already present")
+    return 0
+
+
+def _show(args: argparse.Namespace, store: Any) -> int:
+    from cnnbench.report.tables import runs_table, sweep_table
+
+    rec = store.get(args.id)
+    if args.json:
+        emit_json(rec.to_dict(), args.json)
+        return 0
+    console = tables_console(args)
+    console.print(runs_table([rec], title=f"run {rec.id}"))
+    table = sweep_table(rec)
+    if table is not None:
+        console.print(table)
+    detail = rec.to_dict(samples=False)
+    for section in ("spec", "effective", "cost", "timing", "energy", "counters"):
+        console.print(f"[bold]{section}[/bold]: {json.dumps(detail[section], sort_keys=True)}")
+    for w in rec.warnings:
+        console.print(f"[yellow]warning[/yellow]: {w}")
+    return 0
+
+
+def _export(args: argparse.Namespace, store: Any, filters: dict[str, str | None]) -> int:
+    from cnnbench.results.exchange import write_jsonl
+
+    records = store.query(**filters, samples=True)
+    if args.output in (None, "-"):
+        n = write_jsonl(records, sys.stdout)
+    else:
+        try:
+            with open(args.output, "w") as fh:
+                n = write_jsonl(records, fh)
+        except OSError as exc:
+            raise BadInput(f"cannot write {args.output}: {exc.strerror}") from None
+    err.print(f"exported {n} record(s)")
+    return 0

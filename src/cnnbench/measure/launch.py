@@ -1,0 +1,45 @@
+"""One spec in one isolated worker: the call every executor makes, here or on a fleet node.
+
+The worker runs :data:`MEASURE_ENTRY` with the spec; threads, CPU affinity and ISA caps are set
+before any engine loads (:mod:`cnnbench.measure.isolation`); the spec's launcher probes
+(``cachegrind``, ``perf stat``) wrap the worker process, its window probes run inside it.
+"""
+
+from __future__ import annotations
+
+from cnnbench.measure.isolation import WorkerOutcome, run_worker
+from cnnbench.measure.probes.base import LauncherProbe, get_probe
+from cnnbench.spec import RunSpec
+
+MEASURE_ENTRY = "cnnbench.measure.job:run_measurement"
+BASE_TIMEOUT_S = 180.0  # model build, export and engine compilation of a large network
+BUDGET_FACTOR = 4  # warm-up (up to a quarter of the budget or more), budget, agreement, margin
+
+
+def default_timeout_s(spec: RunSpec) -> float:
+    """Model build, export, warm-up, budget and summary, with a margin for slow networks."""
+    return BASE_TIMEOUT_S + BUDGET_FACTOR * spec.budget.seconds
+
+
+def launcher_probes(spec: RunSpec) -> list[LauncherProbe]:
+    """The spec's probes that wrap the worker process (the others run inside it)."""
+    out: list[LauncherProbe] = []
+    for ref in spec.probes:
+        cls = get_probe(ref)
+        if issubclass(cls, LauncherProbe):
+            out.append(cls())
+    return out
+
+
+def run_spec(spec: RunSpec, timeout_s: float | None = None) -> WorkerOutcome:
+    """Measure ``spec`` in a fresh worker and classify how it ended."""
+    t = spec.target
+    return run_worker(
+        MEASURE_ENTRY,
+        {"spec": spec.to_dict()},
+        timeout_s=timeout_s or default_timeout_s(spec),
+        threads=t.threads,
+        cores=t.cores,
+        isa=t.isa,
+        launchers=launcher_probes(spec),
+    )
