@@ -12,6 +12,7 @@ from cnnbench.cli.main import main
 from cnnbench.results.roofline import roofline
 from cnnbench.store.sqlite import SCHEMA_V1, Store
 from cnnbench.system.peaks import measure_peaks
+from torch_count import torch_count
 
 PEAKS = [
     {
@@ -127,13 +128,21 @@ def test_run_records_carry_cost_and_roofline(tmp_path: Path) -> None:
     assert 0 < line["fraction_of_peak"] < 1
 
 
-def test_models_json_matches_published_figures(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["models", "--family", "resnet", "--json", "-"]) == 0
+def test_models_json_counts_with_the_cost_model(capsys: pytest.CaptureFixture[str]) -> None:
+    from cnnbench.models import get_model_info
+
+    assert main(["models", "--family", "squeezenet", "--json", "-"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
-    assert rows["resnet50"]["params"] == 25_557_032
-    assert abs(rows["resnet50"]["macs"] / 4.09e9 - 1) < 0.01
-    assert rows["resnet18"]["layers"] == 21  # 20 convolutions + 1 fully connected
-    assert rows["resnet101_cifar"]["input_shape"] == [3, 32, 32]
+    assert rows["squeezenet1_0"]["params"] == 1_248_424  # torchvision's documented figure
+    assert rows["squeezenet1_1"]["params"] == 1_235_496
+    for name, row in rows.items():
+        independent = torch_count(get_model_info(name))
+        assert row["macs"] == independent.macs  # cost model == torch's own counter
+        assert row["conv_layers"] == independent.conv_layers == 26
+        assert row["uncounted_ops"] == 0
+    # A second listing reads the cached summary: same rows.
+    assert main(["models", "--family", "squeezenet", "--json", "-"]) == 0
+    assert {r["name"]: r for r in json.loads(capsys.readouterr().out)} == rows
 
 
 def test_models_detail_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,7 +3,9 @@
 :func:`onnx_path` returns the ``.onnx`` file of a registered model at one full input shape
 (batch included), exporting it on the first call. The file lives in ``$CNNBENCH_CACHE/onnx/``
 (default ``~/.cache/cnnbench/onnx/``) under a name that ends with a content hash of the model
-name, the input shape, the opset, the torch version and :data:`EXPORT_FORMAT`. It is written to a
+name, a digest of its weights, the input shape, the opset, the torch version and
+:data:`EXPORT_FORMAT`: one file per (model, weights, input shape, opset), shared by the engines'
+runs, the cost in records and ``cnnbench models --detail``. It is written to a
 temporary file and moved into place with ``os.replace``, so two workers that export at once never
 see half a file (both write the same bytes; the last rename wins).
 
@@ -46,7 +48,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cnnbench._fs import atomic_write
 from cnnbench.errors import BadInput, CnnbenchError
@@ -71,12 +73,14 @@ def cache_dir() -> Path:
     return Path(root).expanduser() / "onnx"
 
 
-def cache_key(model_name: str, full_input_shape: tuple[int, ...], opset: int) -> str:
-    """The hex content hash that names a cached export."""
+def cache_key(model_name: str, weights: str, full_input_shape: tuple[int, ...], opset: int) -> str:
+    """The hex content hash that names a cached export: model, weights digest, shape, opset
+    (and the torch version and export format, which change the bytes)."""
     import torch
 
     fields = {
         "model": model_name.lower(),
+        "weights": weights,
         "input_shape": [int(d) for d in full_input_shape],
         "opset": int(opset),
         "torch": torch.__version__,
@@ -95,24 +99,51 @@ def onnx_path(
 ) -> Path:
     """The cached ONNX file of ``model_name`` at ``full_input_shape`` (batch first).
 
-    Exports on a cache miss only; ``build`` makes the module (default: the registry's
-    ``create_model(model_name)``) and is called under a fixed seed so that the weights, and the
-    file, are the same in every process. The cache is keyed by name, not by what ``build``
-    returns: give a custom module a name of its own.
+    ``build`` makes the module (default: the registry's ``create_model(model_name)``); it is
+    called under the fixed seed every worker uses, so the weights, and the file, are the ones
+    the engines run. Exports on a cache miss only (see :func:`cached_export`).
     """
     shape = _check_shape(full_input_shape)
     _check_opset(opset)
-    path = cache_dir() / _file_name(model_name, shape, opset)
-    if path.is_file():
-        return path
     if build is None:
         from cnnbench.models import create_model
 
         build = functools.partial(create_model, model_name)
     with _seeded():
         module = build()
-    export_module(module, shape, path, opset, model_name=model_name)
-    return path
+    return cached_export(module, model_name, shape, opset=opset)[0]
+
+
+def cached_export(
+    module: nn.Module, model_name: str, full_input_shape: tuple[int, ...], *, opset: int
+) -> tuple[Path, str]:
+    """The cached export of this very ``module`` and its weights digest; one cache key per
+    (model, weights, input shape, opset), whoever asks (a run, a listing, ``--detail``)."""
+    shape = _check_shape(full_input_shape)
+    _check_opset(opset)
+    digest = weights_digest(module)
+    path = cache_dir() / _file_name(model_name, digest, shape, opset)
+    if not path.is_file():
+        export_module(module, shape, path, opset, model_name=model_name)
+    return path, digest
+
+
+def weights_digest(module: nn.Module) -> str:
+    """A short BLAKE2b digest of every parameter and buffer (names, dtypes, shapes, bytes)."""
+    h = hashlib.blake2b(digest_size=8)
+    for name, tensor in module.state_dict().items():
+        t = tensor.detach().cpu().contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+        if t.numel():
+            # A byte view of the tensor's storage (no copy; works for every dtype).
+            h.update(t.reshape(-1).view(dtype=_torch_uint8()).numpy().data)
+    return h.hexdigest()
+
+
+def _torch_uint8() -> Any:
+    import torch
+
+    return torch.uint8
 
 
 def export_module(
@@ -267,10 +298,10 @@ def _seeded() -> Iterator[None]:
         yield
 
 
-def _file_name(model_name: str, shape: tuple[int, ...], opset: int) -> str:
+def _file_name(model_name: str, weights: str, shape: tuple[int, ...], opset: int) -> str:
     safe = re.sub(r"[^a-z0-9_.-]+", "-", model_name.lower()).strip("-.") or "model"
     dims = "x".join(str(d) for d in shape)
-    return f"{safe}_{dims}_op{opset}_{cache_key(model_name, shape, opset)}.onnx"
+    return f"{safe}_{dims}_op{opset}_{cache_key(model_name, weights, shape, opset)}.onnx"
 
 
 def _check_shape(shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -2,10 +2,9 @@
 
 :func:`source_onnx` gives the fp32 ONNX file of a :class:`~cnnbench.engines.base.ModelInstance`:
 the user's own file when ``extras["onnx_path"]`` is set, else the cached export of the very
-module the worker built (:func:`cnnbench.graph.export.onnx_path` with ``build`` returning it).
-The export cache is keyed by name, so the name handed to it carries a digest of the module's
-weights: a module whose weights differ from an earlier export of the same name (another seed,
-fine-tuned weights) gets its own file instead of a stale one.
+module the worker built (:func:`cnnbench.graph.export.cached_export`), whose cache key holds a
+digest of the module's weights: a module whose weights differ from an earlier export of the same
+name (another seed, fine-tuned weights) gets its own file instead of a stale one.
 
 :func:`derived_path` names a file made from another one (a quantised or fp16 copy) by a content
 hash of the source file's bytes and the settings that made it;
@@ -25,8 +24,6 @@ from typing import TYPE_CHECKING, Any
 from cnnbench.errors import BadInput
 
 if TYPE_CHECKING:
-    from torch import nn
-
     from cnnbench.engines.base import ModelInstance
 
 ONNX_PATH_KEY = "onnx_path"  # ModelInstance.extras key of a user's own .onnx file
@@ -48,24 +45,6 @@ class OnnxSource:
         }
 
 
-def weights_digest(module: nn.Module) -> str:
-    """A short BLAKE2b digest of every parameter and buffer (names, dtypes, shapes, bytes)."""
-    h = hashlib.blake2b(digest_size=8)
-    for name, tensor in module.state_dict().items():
-        t = tensor.detach().cpu().contiguous()
-        h.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
-        if t.numel():
-            # A byte view of the tensor's storage (no copy; works for every dtype).
-            h.update(t.reshape(-1).view(dtype=_torch_uint8()).numpy().data)
-    return h.hexdigest()
-
-
-def _torch_uint8() -> Any:
-    import torch
-
-    return torch.uint8
-
-
 def source_onnx(model: ModelInstance, *, opset: int | None = None) -> OnnxSource:
     """The fp32 ONNX file of ``model`` (a user's file, or the cached export of its module)."""
     user = model.extras.get(ONNX_PATH_KEY)
@@ -77,14 +56,13 @@ def source_onnx(model: ModelInstance, *, opset: int | None = None) -> OnnxSource
     module = model.module
     if module is None:
         raise BadInput(f"model {model.name!r} has neither a torch module nor an ONNX file")
-    from cnnbench.graph.export import DEFAULT_OPSET, onnx_path
+    from cnnbench.graph.export import DEFAULT_OPSET, cached_export
 
-    digest = weights_digest(module)
-    path = onnx_path(
-        f"{model.name}@w{digest}",
+    path, digest = cached_export(
+        module,
+        model.name,
         tuple(model.input_shape),
         opset=opset if opset is not None else DEFAULT_OPSET,
-        build=lambda: module,
     )
     return OnnxSource(path, "export", digest)
 

@@ -1,51 +1,89 @@
-"""Quick per-model figures for listings: parameters, MACs and layer counts at batch 1.
+"""Per-model figures for listings: parameters, MACs and layer counts at batch 1.
 
-Counted on PyTorch's meta device (shapes only, no weights, no arithmetic) with
-``torch.utils.flop_counter``, so listing the whole zoo takes seconds. The per-layer table of
-``cnnbench models --detail`` comes from the ONNX cost model instead (:mod:`cnnbench.graph`).
+Counted by the one cost model (:mod:`cnnbench.graph.cost`) on the very export the engines run,
+so a listing, ``models --detail`` and a record's ``cost`` never disagree. Costing a model needs
+its export (seconds for a large network, once: exports are cached), so the summary itself is
+cached too, as a small JSON file keyed by model, input shape, torch version and the export and
+cost-model formats; a second listing reads files only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
-from cnnbench.models._registry import ModelInfo
+from cnnbench._fs import atomic_write
+from cnnbench.graph.export import EXPORT_FORMAT, cache_dir
+from cnnbench.models import ModelInfo
+
+SUMMARY_FORMAT = "cnnbench.summary/1"  # bump when the cost model's counting changes
+CONV_TYPES = ("conv", "conv_dw", "conv_group", "conv_1x1")
 
 
 @dataclass(frozen=True)
 class ModelSummary:
     params: int
-    macs: int  # conv + linear multiply-accumulates per image
+    macs: int  # multiply-accumulates per image, every counted node
     conv_layers: int
     fc_layers: int
+    uncounted_ops: int  # op types the cost model cannot count (totals are then lower bounds)
 
     @property
     def layers(self) -> int:
         return self.conv_layers + self.fc_layers
 
 
-def summarize(info: ModelInfo) -> ModelSummary:
+def _summary_path(info: ModelInfo) -> Path:
     import torch
-    from torch import nn
-    from torch.utils.flop_counter import FlopCounterMode
 
-    with torch.device("meta"):
-        module = info.factory().eval()
-        with FlopCounterMode(display=False) as counter, torch.no_grad():
-            module(torch.empty((1, *info.input_shape)))
-    convs = sum(isinstance(m, nn.Conv1d | nn.Conv2d | nn.Conv3d) for m in module.modules())
-    fcs = sum(isinstance(m, nn.Linear) for m in module.modules())
-    return ModelSummary(
-        params=sum(p.numel() for p in module.parameters()),
-        macs=int(counter.get_total_flops()) // 2,
-        conv_layers=convs,
-        fc_layers=fcs,
+    key = json.dumps(
+        [
+            info.name.lower(),
+            list(info.input_shape),
+            torch.__version__,
+            EXPORT_FORMAT,
+            SUMMARY_FORMAT,
+        ],
     )
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    safe = "".join(c if c.isalnum() or c in "_.-" else "-" for c in info.name.lower())
+    return cache_dir().parent / "summary" / f"{safe}_{digest}.json"
+
+
+def model_summary(info: ModelInfo) -> ModelSummary:
+    """The cost model's figures for one model at batch 1 (cached on disk)."""
+    path = _summary_path(info)
+    if path.is_file():
+        try:
+            return ModelSummary(**json.loads(path.read_text()))
+        except (ValueError, TypeError):
+            pass  # a damaged cache file is recomputed
+    if info.onnx_path is not None:
+        from cnnbench.graph.cost import network_cost
+
+        cost = network_cost(info.onnx_path)
+    else:
+        from cnnbench.graph.cost import model_cost
+
+        cost = model_cost(info.name, info.input_shape, 1)
+    types = [layer.layer_type for layer in cost.layers]
+    batch = cost.batch if isinstance(cost.batch, int) and cost.batch > 0 else 1
+    summary = ModelSummary(
+        params=cost.params,
+        macs=cost.macs // batch,
+        conv_layers=sum(t in CONV_TYPES for t in types),
+        fc_layers=sum(t == "fc" for t in types),
+        uncounted_ops=len(cost.uncounted),
+    )
+    atomic_write(path, json.dumps(asdict(summary)))
+    return summary
 
 
 def summary_row(info: ModelInfo) -> dict[str, object]:
     """One row of ``cnnbench models --json``."""
-    s = summarize(info)
+    s = model_summary(info)
     return {
         "name": info.name,
         "family": info.family,
@@ -56,5 +94,6 @@ def summary_row(info: ModelInfo) -> dict[str, object]:
         "layers": s.layers,
         "conv_layers": s.conv_layers,
         "fc_layers": s.fc_layers,
+        "uncounted_ops": s.uncounted_ops,
         "description": info.description,
     }
