@@ -8,6 +8,7 @@ summary can be recomputed). Each record is written in one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -23,6 +24,7 @@ from cnnbench.results.record import ResultRecord
 DEFAULT_DB = "cnnbench.db"
 SCHEMA_VERSION = 2
 APPLICATION_ID = 0x636E6E62  # "cnnb": marks the file as a cnnbench store
+KEYS_PER_QUERY = 500  # bound variables per query, well under SQLite's limit
 
 SCHEMA_V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -83,6 +85,19 @@ def default_path() -> Path:
     return Path(os.environ.get("CNNBENCH_DB") or DEFAULT_DB)
 
 
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction (``BEGIN IMMEDIATE``): committed when the block ends, rolled back
+    when it raises (anything, ``KeyboardInterrupt`` included), so no partial rows remain."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 class Store:
     """A cnnbench result store. Opening validates the file; nothing is written until asked."""
 
@@ -133,8 +148,7 @@ class Store:
                 f"this cnnbench reads up to {SCHEMA_VERSION}"
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(conn):
                 for statement in MIGRATIONS[target].split(";"):
                     if statement.strip():
                         conn.execute(statement)
@@ -143,10 +157,6 @@ class Store:
                 )
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 conn.execute(f"PRAGMA user_version = {target}")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
 
     def close(self) -> None:
         self._conn.close()
@@ -158,16 +168,18 @@ class Store:
         self.close()
 
     # -- writing ---------------------------------------------------------------------------
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """A write transaction on this store (see :func:`transaction`)."""
+        return transaction(self._conn)
+
     def save(self, record: ResultRecord) -> None:
         """Write one record (machine, run, raw samples) in one transaction."""
         self.save_many([record])
 
     def save_many(self, records: Iterable[ResultRecord], *, skip_existing: bool = False) -> int:
         """Write records in one transaction; all or nothing. Returns how many were new."""
-        conn = self._conn
         written = 0
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self.transaction() as conn:
             for rec in records:
                 if (
                     skip_existing
@@ -176,10 +188,6 @@ class Store:
                     continue
                 self._insert(rec)
                 written += 1
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         return written
 
     def _insert(self, rec: ResultRecord) -> None:
@@ -275,6 +283,21 @@ class Store:
         """Keys with an ok run: what a resumed sweep skips."""
         return {r[0] for r in self._conn.execute("SELECT DISTINCT key FROM runs WHERE status='ok'")}
 
+    def ok_run_ids(self, keys: Iterable[str]) -> dict[str, str]:
+        """For each of ``keys`` that has an ok run: the id of its newest ok run (for resume)."""
+        wanted = list(dict.fromkeys(keys))
+        out: dict[str, str] = {}
+        for start in range(0, len(wanted), KEYS_PER_QUERY):
+            chunk = wanted[start : start + KEYS_PER_QUERY]
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                f"SELECT key, id FROM runs WHERE status = 'ok' AND key IN ({marks}) "
+                "ORDER BY created, rowid",
+                chunk,
+            )
+            out.update(rows)  # oldest first: the newest run of a key is written last
+        return out
+
     def count(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
@@ -286,9 +309,7 @@ class Store:
         self, machine: dict[str, Any], peaks: list[dict[str, Any]], created: str
     ) -> None:
         """Replace this machine's peaks (one transaction)."""
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self.transaction() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO machines VALUES (?, ?, ?)",
                 (machine["id"], json.dumps(machine, sort_keys=True), created),
@@ -307,10 +328,6 @@ class Store:
                         created,
                     ),
                 )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def peaks(self, machine_id: str) -> list[dict[str, Any]]:
         rows = self._conn.execute(
