@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from cnnbench.errors import BadInput
 
 if TYPE_CHECKING:
-    from cnnbench.engines.base import ModelInstance
+    from cnnbench.models.instance import ModelInstance
 
 ONNX_PATH_KEY = "onnx_path"  # ModelInstance.extras key of a user's own .onnx file
 
