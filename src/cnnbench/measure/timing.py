@@ -1,14 +1,17 @@
 """The timing contract: warm-up until the per-call time settles, then timed single calls.
 
-Inputs are prepared before the loop; each sample is one synchronous ``call()`` bracketed by
-``time.perf_counter_ns``. Measurement stops when the 95 % confidence interval of the median is
+Inputs are prepared before the loop; each sample is one synchronous ``call()`` bracketed by two
+readings of ``clock`` (``time.perf_counter_ns`` unless a test injects another: any callable
+returning nanoseconds). Measurement stops when the 95 % confidence interval of the median is
 within ``target_rel_ci`` of the median, or the budget is spent, never below ``min_samples``.
+The stopping rule is evaluated when n reaches ``min_samples`` and then whenever n has grown by
+:data:`CHECK_GROWTH`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,8 +19,12 @@ import numpy as np
 from cnnbench.measure.stats import relative_half_width
 from cnnbench.spec import Budget
 
+Clock = Callable[[], int]  # nanoseconds
+
 SETTLE_REL = 0.05  # two consecutive warm-up windows whose medians agree within 5 % = settled
 WINDOW_S = 0.05  # a warm-up window lasts about this long (at least 3 calls)
+MIN_WINDOW = 3
+MAX_WINDOW = 200
 CHECK_GROWTH = 1.1  # the stopping rule is evaluated when n grows by 10 %
 
 
@@ -26,6 +33,9 @@ class WarmupResult:
     calls: int
     seconds: float
     settled: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {"calls": self.calls, "seconds": self.seconds, "settled": self.settled}
 
 
 @dataclass(frozen=True)
@@ -40,36 +50,59 @@ class TimingResult:
         return [s / 1e6 for s in self.samples_ns]
 
 
-def warm_up(call: Callable[[], object], max_seconds: float) -> WarmupResult:
-    """Call until the median per-call time of two consecutive windows agrees within 5 %."""
-    clock = time.perf_counter_ns
+def window_size(first_ns: int, per_window: int = 1) -> int:
+    """Calls in a warm-up window: about :data:`WINDOW_S` of calls that take ``first_ns`` each
+    (``per_window`` calls complete at once, e.g. several requests in flight), between
+    :data:`MIN_WINDOW` and :data:`MAX_WINDOW` per ``per_window``."""
+    n = int(per_window * WINDOW_S * 1e9 / max(first_ns, 1))
+    return max(MIN_WINDOW, per_window, min(MAX_WINDOW * per_window, n))
+
+
+def settled(previous_median: float | None, median: float) -> bool:
+    """Whether a window's median agrees with the previous window's within :data:`SETTLE_REL`."""
+    return previous_median is not None and abs(median - previous_median) <= (
+        SETTLE_REL * previous_median
+    )
+
+
+def window_median(times_ns: Sequence[int] | np.ndarray) -> float:
+    return float(np.median(np.asarray(times_ns, dtype=np.int64)))
+
+
+def warm_up(
+    call: Callable[[], object], max_s: float, *, clock: Clock = time.perf_counter_ns
+) -> WarmupResult:
+    """Call until the median per-call time of two consecutive windows agrees within
+    :data:`SETTLE_REL`, or ``max_s`` have passed (checked after each window: not settled)."""
     start = clock()
-    limit = start + int(max_seconds * 1e9)
+    limit = start + int(max_s * 1e9)
     t0 = clock()
     call()  # the first call (allocation, kernel selection, lazy init) is never a sample
     first = clock() - t0
     calls = 1
-    window = max(3, min(200, int(WINDOW_S * 1e9 / max(first, 1))))
+    window = window_size(first)
     previous: float | None = None
+    times = np.empty(window, dtype=np.int64)
     while True:
-        times = np.empty(window, dtype=np.int64)
         for i in range(window):
             t0 = clock()
             call()
             times[i] = clock() - t0
         calls += window
-        med = float(np.median(times))
-        if previous is not None and abs(med - previous) <= SETTLE_REL * previous:
-            return WarmupResult(calls, (clock() - start) / 1e9, True)
+        med = window_median(times)
+        now = clock()
+        if settled(previous, med):
+            return WarmupResult(calls, (now - start) / 1e9, True)
         previous = med
-        if clock() >= limit:
-            return WarmupResult(calls, (clock() - start) / 1e9, False)
+        if now >= limit:
+            return WarmupResult(calls, (now - start) / 1e9, False)
 
 
-def time_calls(call: Callable[[], object], budget: Budget) -> TimingResult:
+def time_calls(
+    call: Callable[[], object], budget: Budget, *, clock: Clock = time.perf_counter_ns
+) -> TimingResult:
     """Warm up, then take timed samples until the stopping rule or the budget ends."""
-    warm = warm_up(call, budget.warmup_limit_s)
-    clock = time.perf_counter_ns
+    warm = warm_up(call, budget.warmup_limit_s, clock=clock)
     samples: list[int] = []
     append = samples.append
     min_n = budget.min_samples
