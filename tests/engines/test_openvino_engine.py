@@ -16,11 +16,9 @@ pytest.importorskip("openvino")
 from cnnbench.cli.main import main
 from cnnbench.engines import ModelInstance, get_engine
 from cnnbench.engines.openvino.engine import OpenVinoSession
-from cnnbench.engines.openvino.inspect import check_isa_kernels, check_precision, kernel_isa
 from cnnbench.errors import BadInput, Unsupported
-from cnnbench.measure.isolation import run_worker
+from cnnbench.graph.source import source_onnx
 from cnnbench.spec import Target
-from cnnbench.system.fingerprint import parse_cpuinfo
 
 SHAPE = (1, 3, 32, 32)
 HAS_NNCF = importlib.util.find_spec("nncf") is not None
@@ -53,8 +51,15 @@ def _capabilities() -> list[str]:
     return [str(c) for c in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
 
 
-def _cpu_flags() -> list[str]:
-    return list(parse_cpuinfo(Path("/proc/cpuinfo").read_text(errors="replace"))["isa"])
+def _source_ops(instance: ModelInstance) -> dict[str, int]:
+    """Op counts of the ONNX graph OpenVINO reads (the export of the very module)."""
+    import onnx
+
+    graph = onnx.load(str(source_onnx(instance).path), load_external_data=False).graph
+    counts: dict[str, int] = {}
+    for node in graph.node:
+        counts[node.op_type] = counts.get(node.op_type, 0) + 1
+    return counts
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -74,7 +79,12 @@ def test_fp32_matches_torch_and_reads_back_f32(
     assert eff["streams"] == 1
     assert eff["performance_hint"] == "LATENCY"
     assert eff["device"] == "CPU" and eff["kernels"]
-    assert sum(eff["kernel_counts"].values()) == 4  # three convolutions and the classifier
+    # Every convolution and matrix product of the graph runs as a compute node of its own.
+    ops = _source_ops(instance)
+    assert ops.get("Conv", 0) >= 1
+    want = sum(ops.get(op, 0) for op in ("Conv", "ConvTranspose", "Gemm", "MatMul"))
+    assert sum(eff["kernel_counts"].values()) == want
+    assert sum(eff["layer_precisions"].values()) == want
     assert isinstance(eff["cpu_pinning"], bool) and isinstance(eff["hyper_threading"], bool)
     assert eff["graph"]["origin"] == "export"
     json.dumps(eff)  # goes into the result record
@@ -152,95 +162,37 @@ def test_no_device_no_cap_without_environment(
         with pytest.raises(Unsupported, match="no device 'npu'"):
             _prepare(instance, device="npu")
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
-    with pytest.raises(Unsupported, match="ONEDNN_MAX_CPU_ISA=AVX2"):
+    monkeypatch.delenv("OV_CPU_MAX_ISA", raising=False)
+    with pytest.raises(Unsupported, match="ONEDNN_MAX_CPU_ISA=AVX2 and OV_CPU_MAX_ISA=AVX2"):
+        _prepare(instance, isa="avx2")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # oneDNN's alone is not enough
+    with pytest.raises(Unsupported, match="OV_CPU_MAX_ISA=None"):
         _prepare(instance, isa="avx2")
 
 
-def test_kernel_isa_names() -> None:
-    assert kernel_isa("brgconv_avx2_1x1_f32") == ("avx2", 3)
-    assert kernel_isa("jit_sse42_dw_f32") == ("sse41", 1)
-    assert kernel_isa("brgconv_avx512_amx_1x1_bf16") == ("amx", 8)
-    assert kernel_isa("jit_avx512_1x1_f32") == ("avx512", 5)
-    assert kernel_isa("gemm_mlas_f32") is None and kernel_isa("jit_uni_f32") is None
-    seen = {"brgconv_avx2_f32": ["Convolution"], "gemm_mlas_f32": ["FullyConnected"]}
-    assert check_isa_kernels("avx2", seen) == {"isa_seen": "avx2"}
-    with pytest.raises(Unsupported, match=r"not honoured: brgconv_avx512_1x1_f32 \(Convolution\)"):
-        check_isa_kernels(
-            "avx2", {"brgconv_avx512_1x1_f32": ["Convolution"], "jit_avx2_f32": ["Pooling"]}
-        )
-    with pytest.raises(Unsupported, match="amx"):
-        check_isa_kernels("avx512_bf16", {"brgconv_avx512_amx_bf16": ["Convolution"]})
-    check_precision("int8", {"int8": 3, "fp32": 1})
-    with pytest.raises(Unsupported, match="fp32 requested, but the runtime model runs mixed"):
-        check_precision("fp32", {"bf16": 3, "fp32": 1})
-    with pytest.raises(Unsupported, match="bf16 requested, but the runtime model runs fp32"):
-        check_precision("bf16", {"fp32": 4})
-
-
-def _worker(isa: str) -> Any:
-    return run_worker(
-        "engines.openvino_entries:prepare_tinynet", {"isa": isa}, timeout_s=120, isa=isa
-    )
-
-
-def test_isa_cap_avx2_in_a_worker() -> None:
-    if any(f not in _cpu_flags() for f in ("avx2", "fma")):
-        pytest.skip("this CPU lacks AVX2")
-    outcome = _worker("avx2")
-    assert outcome.status == "ok", (outcome.error, outcome.stderr_tail)
-    eff = outcome.result["effective"]
-    assert outcome.result["onednn_env"] == "AVX2"
-    assert eff["isa_cap"] == "avx2" and eff["onednn_max_cpu_isa"] == "AVX2"
-    assert eff["precision"] == "fp32" and eff["isa_seen"] == "avx2"
-    convs = [k for k in eff["kernels"] if "mlas" not in k]
-    assert convs and all("avx2" in k for k in convs), eff["kernels"]
-    assert not any(bad in k for k in eff["kernels"] for bad in ("avx512", "amx"))
-
-
-def test_isa_cap_sse41_in_a_worker() -> None:
-    """Below the machine's level the cap visibly bites on the convolutions; a node whose kernel
-    still names AVX2 (OpenVINO 2026.4's Reduce, on this tinynet) makes the run refused."""
-    if "sse4_2" not in _cpu_flags():
-        pytest.skip("this CPU lacks SSE4.2")
-    outcome = _worker("sse41")
-    if outcome.status == "ok":
-        kernels = outcome.result["effective"]["kernels"]
-        assert not any("avx" in k for k in kernels), kernels
-        return
-    assert outcome.status == "unsupported", (outcome.error, outcome.stderr_tail)
-    error = outcome.error or ""
-    offending = error.split("not honoured: ")[1].split(" (all kernels")[0]
-    assert "avx" in offending and "Convolution" not in offending, error
-    assert "jit_sse42_f32 (Convolution" in error  # the cap did reach the convolutions
-
-
-def test_run_streams_keeps_two_requests_in_flight(
+def test_infer_queue_has_exactly_size_requests_on_the_input(
     tiny: tuple[ModelInstance, np.ndarray, np.ndarray],
 ) -> None:
     instance, array, ref = tiny
     if (os.cpu_count() or 1) < 2:
         pytest.skip("two streams need two CPUs")
     session = _prepare(instance, threads=2, streams=2)
+    with pytest.raises(BadInput, match="make_inputs first"):
+        session.infer_queue(None, 2)
     inputs = session.make_inputs(array)
-    result = session.run_streams(inputs, 0.3)
-    assert result.requests_in_flight == 2
-    assert result.completed > 0 and len(result.latencies_ns) == result.completed
-    assert all(lat > 0 for lat in result.latencies_ns)
-    assert result.seconds >= 0.3 and result.images_per_s > 0
-    assert result.images_per_s == pytest.approx(SHAPE[0] * result.completed / result.seconds)
-    again = session.run_streams(inputs, 0.05)  # the queue is made once and reused
-    assert again.completed == len(again.latencies_ns) > 0
+    outputs: list[np.ndarray] = []
+    with session.infer_queue(inputs, 2) as queue:
+        requests = [queue._queue[i] for i in range(len(queue._queue))]
+        assert queue.size == len(requests) == 2  # not OPTIMAL_NUMBER_OF_INFER_REQUESTS
+        for _ in range(6):
+            queue.submit(lambda: None)
+        queue.wait_all()
+        for request in requests:  # every request read the input set by make_inputs
+            outputs.append(np.array(request.get_output_tensor(0).data, copy=True))
+    for out in outputs:
+        np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-6)
     out = session.to_numpy(session.run(inputs))  # the sync request is untouched
     np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-6)
-    with pytest.raises(BadInput, match="positive number of seconds"):
-        session.run_streams(inputs, -1.0)
-
-
-def test_run_streams_with_one_stream(tiny: tuple[ModelInstance, np.ndarray, np.ndarray]) -> None:
-    instance, array, _ = tiny
-    session = _prepare(instance, threads=1)
-    result = session.run_streams(session.make_inputs(array), 0.1)
-    assert result.requests_in_flight == 1 and result.completed == len(result.latencies_ns) > 0
 
 
 def test_user_onnx_file(tiny: tuple[ModelInstance, np.ndarray, np.ndarray]) -> None:

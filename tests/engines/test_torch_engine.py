@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ def _prepare(**target: object):  # type: ignore[no-untyped-def]
         ref = module(torch.from_numpy(x)).numpy()
     session = get_engine("torch")().prepare(
         ModelInstance("tinynet", module, SHAPE),
-        Target("torch", **target),  # type: ignore[arg-type]
+        Target("torch", **target),
     )
     inputs = session.make_inputs(x)
     with session.context():
@@ -113,10 +114,30 @@ def test_cuda_runs_and_synchronises(precision: str) -> None:
     assert np.max(np.abs(out - ref)) / np.max(np.abs(ref)) < tol
 
 
-def test_streams_run_threads_on_the_cpu() -> None:
-    session, _, _ = _prepare(threads=1, streams=2)
+def test_streams_are_cpu_threads_in_inference_mode_and_autocast() -> None:
+    seen: list[tuple[bool, bool, str]] = []
+
+    class Recording(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = create_model("tinynet")
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            state = (torch.is_inference_mode_enabled(), torch.is_autocast_enabled("cpu"))
+            seen.append((*state, threading.current_thread().name))
+            return self.inner(x)
+
+    target = Target(
+        "torch", threads=1, streams=2, precision="bf16", options=(("bf16", "autocast"),)
+    )
+    session = get_engine("torch")().prepare(ModelInstance("r", Recording(), SHAPE), target)
+    assert session.effective()["streams"] == 2
     x = session.make_inputs(np.zeros(SHAPE, dtype=np.float32))
-    result = session.run_streams(x, 0.3)
-    assert result.requests_in_flight == 2 and result.completed > 0
-    assert len(result.latencies_ns) == result.completed
-    assert result.images_per_s > 0 and session.effective()["streams"] == 2
+    with session.infer_queue(x, 2) as queue:  # no session.context() here: each thread has its own
+        assert queue.size == 2
+        for _ in range(6):
+            queue.submit(lambda: None)
+        queue.wait_all()
+    assert len(seen) == 6
+    assert all(mode and autocast for mode, autocast, _ in seen)
+    assert {name for *_, name in seen} <= {"cnnbench-torch-0", "cnnbench-torch-1"}

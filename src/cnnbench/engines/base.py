@@ -4,8 +4,11 @@
 ``Engine.info()`` gives name, version and devices, ``Engine.prepare(model, target)`` returns a
 :class:`Session`. A session turns a NumPy array into engine-native inputs once, before timing,
 then ``run(inputs)`` is one synchronous inference: it returns only when the results are ready
-(device synchronised). An engine that cannot honour a requested setting raises
-:class:`~cnnbench.errors.Unsupported` with the reason; it never ignores a setting.
+(device synchronised). ``infer_queue(inputs, size)`` keeps up to ``size`` requests in flight (an
+:class:`InferQueue`) for throughput. Engines offer primitives only: they never read a clock,
+keep a deadline or compute a rate (timing lives in :mod:`cnnbench.measure`). An engine that
+cannot honour a requested setting raises :class:`~cnnbench.errors.Unsupported` with the reason;
+it never ignores a setting.
 """
 
 from __future__ import annotations
@@ -16,14 +19,15 @@ import importlib.metadata
 import importlib.util
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from cnnbench.engines._options import Option
 from cnnbench.errors import BadInput, Unsupported
+from cnnbench.models.instance import ModelInstance
 
 if TYPE_CHECKING:
     import numpy as np
-    from torch import nn
 
     from cnnbench.spec import Target
 
@@ -48,25 +52,40 @@ class EngineInfo:
         }
 
 
-@dataclass(frozen=True)
-class ModelInstance:
-    """A built model ready for an engine: name, the torch module, the full input shape."""
+class InferQueue(ABC):
+    """Up to ``size`` inference requests in flight, all on the inputs the queue was made with.
 
-    name: str
-    module: nn.Module | None  # None for a user's ONNX file (extras["onnx_path"])
-    input_shape: tuple[int, ...]  # with the batch dimension
-    extras: dict[str, Any] = field(default_factory=dict)
+    One thread submits: :meth:`wait_idle` blocks (without holding the GIL) until a request is
+    idle, :meth:`submit` starts one (blocking the same way first if none is idle) and calls
+    ``on_done`` (no arguments) when that request has completed, from whichever thread saw it
+    complete; ``on_done`` must be short and must not submit. :meth:`wait_all` returns once
+    every started request has completed and its ``on_done`` has returned, and raises the first
+    error a request raised (later :meth:`submit` calls raise it too). :meth:`close` (also on
+    leaving a ``with`` block) waits for the requests in flight and releases the queue.
+    """
 
+    size: int
 
-@dataclass(frozen=True)
-class StreamsResult:
-    """What several requests in flight achieved: per-request latencies and total images/s."""
+    @abstractmethod
+    def wait_idle(self) -> None:
+        """Block until a request is idle (the next :meth:`submit` then starts at once)."""
 
-    latencies_ns: tuple[int, ...]  # each request, submission to completion
-    images_per_s: float  # batch x completed requests / wall seconds
-    requests_in_flight: int
-    completed: int
-    seconds: float
+    @abstractmethod
+    def submit(self, on_done: Callable[[], None]) -> None:
+        """Start one request on an idle slot; ``on_done()`` runs when it completes."""
+
+    @abstractmethod
+    def wait_all(self) -> None:
+        """Block until every started request has completed."""
+
+    def close(self) -> None:
+        self.wait_all()
+
+    def __enter__(self) -> InferQueue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class Session(ABC):
@@ -92,9 +111,9 @@ class Session(ABC):
         """Entered once around warm-up and timing (e.g. torch's inference mode)."""
         return contextlib.nullcontext()
 
-    def run_streams(self, inputs: Any, seconds: float) -> StreamsResult:
-        """Keep ``target.streams`` requests in flight for about ``seconds``; engines that can
-        run parallel independent requests override this."""
+    def infer_queue(self, inputs: Any, size: int) -> InferQueue:
+        """A queue of ``size`` requests in flight on ``inputs`` (from :meth:`make_inputs`);
+        engines that can run several independent requests at once override this."""
         raise Unsupported(f"{type(self).__name__} cannot keep several requests in flight")
 
     def timed_call(self, inputs: Any) -> Callable[[], object]:
@@ -109,6 +128,7 @@ class Engine(ABC):
     name: ClassVar[str]
     package: ClassVar[str]  # the distribution whose presence makes the engine available
     module: ClassVar[str]  # the importable module
+    options: ClassVar[tuple[Option, ...]] = ()  # what --option KEY=VALUE accepts
 
     @classmethod
     def available(cls) -> bool:

@@ -57,14 +57,17 @@ def _run_streams(
     cost: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """Several requests in flight for the budget: per-request latencies and total images/s."""
-    result = session.run_streams(inputs, spec.budget.seconds)
+    from cnnbench.measure.streams import time_streams
+
+    result = time_streams(session, inputs, spec.target.streams, spec.batch, spec.budget)
     return {
         "status": "ok",
         "samples_ns": list(result.latencies_ns),
+        "warmup": result.warmup.to_dict(),
         "stop_reason": "budget",
         "prepare_s": prepare_s,
         "streams": {
-            "method": "requests in flight (engine's own asynchronous API or threads)",
+            "method": "requests in flight (engine's infer queue: its asynchronous API or threads)",
             "requests_in_flight": result.requests_in_flight,
             "completed": result.completed,
             "seconds": result.seconds,

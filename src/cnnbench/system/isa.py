@@ -15,7 +15,7 @@ from cnnbench.errors import BadInput
 class IsaCap:
     name: str
     needs_flags: tuple[str, ...]  # /proc/cpuinfo flags the machine must have
-    onednn: str  # ONEDNN_MAX_CPU_ISA (oneDNN in PyTorch and OpenVINO)
+    onednn: str  # ONEDNN_MAX_CPU_ISA (oneDNN in PyTorch and OpenVINO) and OV_CPU_MAX_ISA
     aten: str  # ATEN_CPU_CAPABILITY (PyTorch's own vectorised kernels)
     mkl: str | None  # MKL_ENABLE_INSTRUCTIONS (None: no MKL level of that name)
 
@@ -47,6 +47,9 @@ def cap_env(name: str | None) -> dict[str, str]:
         return {}
     cap = get_cap(name)
     env = {"ONEDNN_MAX_CPU_ISA": cap.onednn, "DNNL_MAX_CPU_ISA": cap.onednn}
+    # OpenVINO's CPU plugin caps its own kernels (Reduce, ...) with OV_CPU_MAX_ISA, spelled as
+    # oneDNN's; both must agree (some releases refuse to run when they differ).
+    env["OV_CPU_MAX_ISA"] = cap.onednn
     env["ATEN_CPU_CAPABILITY"] = cap.aten
     if cap.mkl:
         env["MKL_ENABLE_INSTRUCTIONS"] = cap.mkl

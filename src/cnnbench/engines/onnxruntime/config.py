@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from cnnbench.engines._options import Option, parse_options
 from cnnbench.errors import Unsupported
 from cnnbench.spec import Target
 
-KNOWN_OPTIONS = ("allow_spinning", "execution_mode", "graph_optimization", "inter_op_threads")
 GRAPH_LEVELS = {
     "disable": "ORT_DISABLE_ALL",
     "basic": "ORT_ENABLE_BASIC",
@@ -25,6 +25,13 @@ GRAPH_LEVELS = {
 }
 EXECUTION_MODES = {"sequential": "ORT_SEQUENTIAL", "parallel": "ORT_PARALLEL"}
 SPIN_KEYS = ("session.intra_op.allow_spinning", "session.inter_op.allow_spinning")
+
+OPTIONS: tuple[Option, ...] = (
+    Option("allow_spinning", bool, True, "pool threads spin between calls before sleeping"),
+    Option("execution_mode", tuple(EXECUTION_MODES), "sequential", "ORT's execution mode"),
+    Option("graph_optimization", tuple(GRAPH_LEVELS), "all", "ORT's graph optimisation level"),
+    Option("inter_op_threads", int, None, "inter-op pool size (execution_mode=parallel only)"),
+)
 
 CPU_EP = "CPUExecutionProvider"
 CUDA_EP = "CUDAExecutionProvider"
@@ -76,34 +83,17 @@ def version_text() -> str:
 
 
 def parse_settings(target: Target) -> Settings:
-    unknown = sorted({k for k, _ in target.options if k not in KNOWN_OPTIONS})
-    if unknown:
+    values = parse_options("onnxruntime", OPTIONS, target.options)
+    mode = values.text("execution_mode")
+    inter = values.integer("inter_op_threads")
+    if inter is not None and mode != "parallel":
         raise Unsupported(
-            f"onnxruntime engine has no option {', '.join(unknown)} "
-            f"(known: {', '.join(KNOWN_OPTIONS)})"
+            "inter_op_threads applies to execution_mode=parallel only "
+            "(onnxruntime runs no inter-op pool in sequential mode)"
         )
-    level = (target.option("graph_optimization") or "all").lower()
-    if level not in GRAPH_LEVELS:
-        raise Unsupported(f"graph_optimization={level!r}: choose one of {', '.join(GRAPH_LEVELS)}")
-    mode = (target.option("execution_mode") or "sequential").lower()
-    if mode not in EXECUTION_MODES:
-        raise Unsupported(f"execution_mode={mode!r}: choose one of {', '.join(EXECUTION_MODES)}")
-    inter_text = target.option("inter_op_threads")
-    inter: int | None = None
-    if inter_text is not None:
-        if not re.fullmatch(r"[1-9][0-9]*", inter_text.strip()):
-            raise Unsupported(f"inter_op_threads={inter_text!r} is not a positive integer")
-        inter = int(inter_text)
-        if mode != "parallel":
-            raise Unsupported(
-                "inter_op_threads applies to execution_mode=parallel only "
-                "(onnxruntime runs no inter-op pool in sequential mode)"
-            )
-    spin_text = (target.option("allow_spinning") or "1").lower()
-    if spin_text not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
-        raise Unsupported(f"allow_spinning={spin_text!r}: use 1 or 0")
-    spin = spin_text in ("1", "true", "yes", "on")
-    return Settings(level, mode, inter, spin)
+    return Settings(
+        values.text("graph_optimization"), mode, inter, bool(values.flag("allow_spinning"))
+    )
 
 
 def cuda_device_count() -> int:
@@ -147,7 +137,8 @@ def check_device(ort: Any, device: Device) -> None:
         raise Unsupported(f"{device.name}: only {count} CUDA device(s)")
 
 
-def check_precision(precision: str, device: Device) -> None:
+def check_device_precision(precision: str, device: Device) -> None:
+    """Refuse a precision this device has no ONNX Runtime path for (before any graph is built)."""
     if precision == "fp32":
         return
     if precision == "bf16":

@@ -35,11 +35,11 @@ find them awake. That is how ORT ships and what the latency loop's steady state 
 burns CPU between calls, which matters for energy figures and for engines sharing cores
 (``allow_spinning=0`` turns it off; the value is in ``effective()``).
 
-Streams: ``streams`` > 1 means concurrent requests: :meth:`OnnxRuntimeSession.run_streams` keeps
-``streams`` Python threads each making synchronous requests back to back on the one session (ORT
-releases the GIL while it computes; the concurrent calls share the session's intra-op pool), each
-thread with its own IO binding of the one input. The latency loop times one synchronous request,
-so ``timed_call`` refuses a session prepared with streams > 1 rather than time a single stream.
+Streams: ``streams`` > 1 means concurrent requests: :meth:`OnnxRuntimeSession.infer_queue` gives
+``size`` Python threads each making synchronous requests on the one session (ORT releases the GIL
+while it computes; the concurrent calls share the session's intra-op pool), each thread with its
+own IO binding of the one input. The latency loop times one synchronous request, so
+``timed_call`` refuses a session prepared with streams > 1 rather than time a single stream.
 
 ISA caps: MLAS picks its kernels by CPUID and has no cap; an ``isa`` is refused.
 
@@ -57,13 +57,8 @@ from typing import Any
 
 import numpy as np
 
-from cnnbench.engines.base import (
-    Engine,
-    ModelInstance,
-    Session,
-    StreamsResult,
-    register_engine,
-)
+from cnnbench.engines._thread_queue import ThreadInferQueue
+from cnnbench.engines.base import Engine, InferQueue, ModelInstance, Session, register_engine
 from cnnbench.engines.onnxruntime import config
 from cnnbench.engines.onnxruntime.config import Device, Settings, ort, version_text
 from cnnbench.engines.onnxruntime.inspect import (
@@ -76,7 +71,6 @@ from cnnbench.engines.onnxruntime.inspect import (
 from cnnbench.engines.onnxruntime.quantize import QUANTIZATION, fp16_model, quantized_model
 from cnnbench.errors import Unsupported
 from cnnbench.graph.source import OnnxSource, check_input_shape, source_onnx
-from cnnbench.measure.streams import run_threads
 from cnnbench.spec import Target
 
 _NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
@@ -143,27 +137,22 @@ class OnnxRuntimeSession(Session):
         if self.target.streams != 1:
             raise Unsupported(
                 f"streams={self.target.streams}: the latency loop times one synchronous request; "
-                "concurrent onnxruntime requests are measured by run_streams"
+                "concurrent onnxruntime requests are measured through infer_queue"
             )
         run = self.session.run_with_iobinding
         binding = inputs.binding
         return lambda: run(binding)
 
-    def run_streams(self, inputs: _Inputs, seconds: float) -> StreamsResult:
-        """``streams`` Python threads on this one session, each making synchronous requests
-        back to back for ``seconds`` (see :func:`cnnbench.engines._streams.run_threads`).
+    def infer_queue(self, inputs: _Inputs, size: int) -> InferQueue:
+        """``size`` Python threads on this one session, each making synchronous requests.
 
         Each thread has its own IO binding (bindings are not shared between concurrent calls)
         of the one input placed on the device by :meth:`make_inputs`; outputs go to host
-        memory, so a request is complete when its call returns. ``requests_in_flight`` is
-        ``target.streams``.
+        memory, so a request is complete when its call returns.
         """
         run = self.session.run_with_iobinding
-        calls = [
-            functools.partial(run, self._binding(inputs.value)) for _ in range(self.target.streams)
-        ]
-        batch = int(inputs.array.shape[0]) if inputs.array.ndim else 1
-        return run_threads(calls, seconds, batch, name="cnnbench-ort")
+        calls = [functools.partial(run, self._binding(inputs.value)) for _ in range(size)]
+        return ThreadInferQueue(calls, name="cnnbench-ort")
 
     def to_numpy(self, outputs: Any) -> np.ndarray:
         if isinstance(outputs, tuple | list):
@@ -227,6 +216,7 @@ class OnnxRuntimeEngine(Engine):
     name = "onnxruntime"
     package = "onnxruntime"
     module = "onnxruntime"
+    options = config.OPTIONS
 
     @classmethod
     def version(cls) -> str | None:
@@ -250,7 +240,7 @@ class OnnxRuntimeEngine(Engine):
             raise Unsupported("onnxruntime's MLAS kernels cannot be capped at an ISA level")
         device = config.parse_device(target.device)
         config.check_device(rt, device)
-        config.check_precision(target.precision, device)
+        config.check_device_precision(target.precision, device)
 
         source = source_onnx(model)
         info: dict[str, Any] = {"model": source.describe()}

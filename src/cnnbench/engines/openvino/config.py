@@ -11,26 +11,30 @@ import importlib.util
 import os
 from typing import Any
 
+from cnnbench.engines._options import Option, OptionValues, parse_options
 from cnnbench.errors import Unsupported
 from cnnbench.spec import Target
 from cnnbench.system.isa import get_cap
 
-KNOWN_OPTIONS = ("hyper_threading", "performance_hint", "pinning")
 PERFORMANCE_HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT", "none": None}
+# The caps OpenVINO reads when it loads: oneDNN's, and the CPU plugin's own for its kernels.
+ISA_ENV = ("ONEDNN_MAX_CPU_ISA", "OV_CPU_MAX_ISA")
+
+OPTIONS: tuple[Option, ...] = (
+    Option("hyper_threading", bool, None, "ENABLE_HYPER_THREADING (unset: OpenVINO's choice)"),
+    Option(
+        "performance_hint",
+        tuple(PERFORMANCE_HINTS),
+        "latency",
+        "PERFORMANCE_HINT (none: set nothing, record OpenVINO's choice)",
+    ),
+    Option("pinning", bool, None, "ENABLE_CPU_PINNING (unset: OpenVINO's choice)"),
+)
 
 # cnnbench precision -> OpenVINO INFERENCE_PRECISION_HINT
 PRECISION_HINTS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16", "int8": "f32"}
 # precision -> the OPTIMIZATION_CAPABILITIES entry the device must list
 NEEDED_CAPABILITY = {"bf16": "BF16", "fp16": "FP16", "int8": "INT8"}
-
-
-def _truthy(key: str, value: str) -> bool:
-    v = value.strip().lower()
-    if v in ("1", "true", "yes", "on"):
-        return True
-    if v in ("0", "false", "no", "off"):
-        return False
-    raise Unsupported(f"openvino option {key}={value!r}: use 1 or 0")
 
 
 def _hint_name(value: Any) -> str:
@@ -44,18 +48,8 @@ def _type_name(value: Any) -> str:
     return str(getter()) if callable(getter) else str(value)
 
 
-def parse_options(target: Target) -> dict[str, str]:
-    opts = dict(target.options)
-    unknown = [k for k in opts if k not in KNOWN_OPTIONS]
-    if unknown:
-        known = ", ".join(KNOWN_OPTIONS)
-        raise Unsupported(f"openvino engine has no option {', '.join(unknown)} (known: {known})")
-    hint = opts.get("performance_hint")
-    if hint is not None and hint.lower() not in PERFORMANCE_HINTS:
-        raise Unsupported(
-            f"openvino option performance_hint={hint!r}: use {', '.join(PERFORMANCE_HINTS)}"
-        )
-    return opts
+def parse_target_options(target: Target) -> OptionValues:
+    return parse_options("openvino", OPTIONS, target.options)
 
 
 def resolve_device(core: Any, name: str) -> str:
@@ -82,29 +76,40 @@ def check_precision_support(precision: str, device: str, capabilities: list[str]
 
 
 def check_isa_env(isa: str) -> None:
+    """Both caps must be in the environment before OpenVINO loads, with oneDNN's spelling
+    (OpenVINO's CPU plugin reads ``OV_CPU_MAX_ISA`` with the same names; some releases
+    refuse caps that differ)."""
     want = get_cap(isa).onednn
-    got = os.environ.get("ONEDNN_MAX_CPU_ISA")
-    if (got or "").upper() != want.upper():
+    wrong = [
+        f"{key}={os.environ.get(key)!r}"
+        for key in ISA_ENV
+        if (os.environ.get(key) or "").upper() != want.upper()
+    ]
+    if wrong:
+        need = " and ".join(f"{key}={want}" for key in ISA_ENV)
         raise Unsupported(
-            f"ISA cap {isa} needs ONEDNN_MAX_CPU_ISA={want} in the environment before "
-            f"OpenVINO loads (it is {got!r}); run it through a cnnbench worker"
+            f"ISA cap {isa} needs {need} in the environment before OpenVINO loads (it has "
+            f"{', '.join(wrong)}); run it through a cnnbench worker"
         )
 
 
-def build_config(target: Target, options: dict[str, str]) -> dict[str, Any]:
+def build_config(target: Target, options: OptionValues) -> dict[str, Any]:
     config: dict[str, Any] = {
         "INFERENCE_PRECISION_HINT": PRECISION_HINTS[target.precision],
         "NUM_STREAMS": str(target.streams),
     }
-    hint = PERFORMANCE_HINTS[options.get("performance_hint", "latency").lower()]
+    hint = PERFORMANCE_HINTS[options.text("performance_hint")]
     if hint is not None:
         config["PERFORMANCE_HINT"] = hint
     if target.threads is not None:
         config["INFERENCE_NUM_THREADS"] = str(target.threads)
-    if "pinning" in options:
-        config["ENABLE_CPU_PINNING"] = _truthy("pinning", options["pinning"])
-    if "hyper_threading" in options:
-        config["ENABLE_HYPER_THREADING"] = _truthy("hyper_threading", options["hyper_threading"])
+    for option, key in (
+        ("pinning", "ENABLE_CPU_PINNING"),
+        ("hyper_threading", "ENABLE_HYPER_THREADING"),
+    ):
+        value = options.flag(option)
+        if value is not None:
+            config[key] = value
     return config
 
 

@@ -37,33 +37,62 @@ analysis and the precision/ISA checks in :mod:`cnnbench.engines.openvino.inspect
 
 ``run`` / ``timed_call`` are one synchronous inference on a single pre-created infer request
 whose input tensor was set once in ``make_inputs`` (shared memory, no per-call conversion).
-:meth:`OpenVinoSession.run_streams` keeps ``streams`` requests in flight with an
-``AsyncInferQueue`` (one request per stream) for a given time.
+:meth:`OpenVinoSession.infer_queue` gives an ``AsyncInferQueue`` of exactly ``size`` requests,
+all reading that input tensor.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from cnnbench.engines.base import Engine, ModelInstance, Session, StreamsResult, register_engine
+from cnnbench.engines.base import Engine, InferQueue, ModelInstance, Session, register_engine
 from cnnbench.engines.openvino import config as cfg
 from cnnbench.engines.openvino.inspect import (
     analyse_runtime_model,
-    check_isa_kernels,
-    check_precision,
+    check_isa_nodes,
+    check_runtime_precision,
     highest_isa,
     no_isa_in_name,
 )
-from cnnbench.engines.openvino.quantize import quantise
+from cnnbench.engines.openvino.quantize import quantize
 from cnnbench.errors import BadInput, Unsupported
-from cnnbench.measure.streams import duration_ns, streams_result
 from cnnbench.spec import Target
+
+
+def _call_userdata(_request: Any, on_done: Callable[[], None]) -> None:
+    on_done()
+
+
+class OpenVinoInferQueue(InferQueue):
+    """OpenVINO's ``AsyncInferQueue`` of exactly ``size`` requests, all reading one input
+    tensor. ``get_idle_request_id`` and ``wait_all`` wait without holding the GIL; completion
+    callbacks run on OpenVINO's threads (holding the GIL while in Python)."""
+
+    def __init__(self, compiled: Any, size: int, tensor: Any) -> None:
+        import openvino as ov
+
+        if size < 1:
+            raise BadInput("an infer queue needs at least one request")
+        self.size = size
+        self._queue = ov.AsyncInferQueue(compiled, size)
+        for i in range(size):
+            self._queue[i].set_input_tensor(tensor)
+        self._queue.set_callback(_call_userdata)
+        self._tensor = tensor  # the input's memory must outlive the queue
+
+    def wait_idle(self) -> None:
+        self._queue.get_idle_request_id()
+
+    def submit(self, on_done: Callable[[], None]) -> None:
+        self._queue.start_async(userdata=on_done)
+
+    def wait_all(self) -> None:
+        self._queue.wait_all()
 
 
 class OpenVinoSession(Session):
@@ -88,8 +117,6 @@ class OpenVinoSession(Session):
         self._input: Any = None  # the ov.Tensor currently set on the request
         self._input_array: np.ndarray | None = None  # keeps the shared memory alive
         self._infer = self._fast_infer(self.request)
-        self._queue: Any = None
-        self._queue_size = 0
 
     @staticmethod
     def _fast_infer(request: Any) -> Callable[[], object]:
@@ -115,9 +142,6 @@ class OpenVinoSession(Session):
         tensor = self._ov.Tensor(arr, shared_memory=True)
         self.request.set_input_tensor(tensor)
         self._input, self._input_array = tensor, arr
-        if self._queue is not None:
-            for i in range(self._queue_size):
-                self._queue[i].set_input_tensor(tensor)
         return tensor
 
     def _ensure(self, inputs: Any) -> None:
@@ -147,57 +171,14 @@ class OpenVinoSession(Session):
     def effective(self) -> dict[str, Any]:
         return dict(self._effective)
 
-    def run_streams(self, inputs: Any, seconds: float) -> StreamsResult:
-        """Exactly ``target.streams`` infer requests in flight for about ``seconds``.
-
-        An ``AsyncInferQueue`` of ``target.streams`` requests (one per stream the model was
-        compiled with, not the compiled model's ``OPTIMAL_NUMBER_OF_INFER_REQUESTS``, so the
-        number in flight is the one asked for), all reading the input set by
-        :meth:`make_inputs`. Warm-up: one job per request. Then a job is started whenever a
-        request is idle until ``seconds`` have passed, and the jobs in flight are waited for.
-        A job's latency runs from its submission (taken once a request is idle, just before
-        ``start_async``) to its completion callback; wall time from the start of the timed
-        phase to the last completion; images/s = batch x completed / wall seconds.
-        """
-        duration = duration_ns(seconds)
+    def infer_queue(self, inputs: Any, size: int) -> InferQueue:
+        """Exactly ``size`` infer requests (not the compiled model's
+        ``OPTIMAL_NUMBER_OF_INFER_REQUESTS``, so the number in flight is the one asked for),
+        all reading the input set by :meth:`make_inputs`; the sync request is untouched."""
         if inputs is None:
-            raise BadInput("run_streams: call make_inputs first")
+            raise BadInput("infer_queue: call make_inputs first")
         self._ensure(inputs)
-        queue = self._streams_queue()
-        latencies: list[int] = []
-        last = [0]
-        clock = time.perf_counter_ns
-
-        def done(_request: Any, submitted: int) -> None:  # runs holding the GIL
-            now = clock()
-            latencies.append(now - submitted)
-            last[0] = max(last[0], now)
-
-        queue.set_callback(done)
-        for _ in range(self._queue_size):
-            queue.start_async(userdata=clock())
-        queue.wait_all()  # returns once every callback has returned
-        latencies.clear()
-        start = clock()
-        last[0] = start
-        deadline = start + duration
-        while True:
-            queue.get_idle_request_id()  # blocks, without the GIL, until a request is free
-            submitted = clock()
-            if submitted >= deadline:
-                break
-            queue.start_async(userdata=submitted)
-        queue.wait_all()
-        return streams_result(latencies, self._input_shape[0], self._queue_size, start, last[0])
-
-    def _streams_queue(self) -> Any:
-        """The queue of ``target.streams`` requests (made once), all reading the current input."""
-        if self._queue is None:
-            self._queue = self._ov.AsyncInferQueue(self.compiled, self.target.streams)
-            self._queue_size = self.target.streams
-        for i in range(self._queue_size):
-            self._queue[i].set_input_tensor(self._input)
-        return self._queue
+        return OpenVinoInferQueue(self.compiled, size, self._input)
 
 
 @register_engine
@@ -205,6 +186,7 @@ class OpenVinoEngine(Engine):
     name = "openvino"
     package = "openvino"
     module = "openvino"
+    options = cfg.OPTIONS
 
     @classmethod
     def devices(cls) -> tuple[str, ...]:
@@ -215,7 +197,7 @@ class OpenVinoEngine(Engine):
     def prepare(self, model: ModelInstance, target: Target) -> Session:
         import openvino as ov
 
-        options = cfg.parse_options(target)
+        options = cfg.parse_target_options(target)
         core = ov.Core()
         device = cfg.resolve_device(core, target.device)
         if target.isa is not None and device != "CPU":
@@ -228,7 +210,7 @@ class OpenVinoEngine(Engine):
         source, ov_model = self._read(core, model)
         calibration = None
         if target.precision == "int8":
-            ov_model, calibration = quantise(ov_model, model.input_shape)
+            ov_model, calibration = quantize(ov_model, model.input_shape)
 
         config = cfg.build_config(target, options)
         supported = core.get_property(device, "SUPPORTED_PROPERTIES")
@@ -240,12 +222,15 @@ class OpenVinoEngine(Engine):
         cfg.check_read_back(config, readback)
 
         runtime = analyse_runtime_model(compiled.get_runtime_model())
-        check_precision(target.precision, runtime["layer_precisions"])
-        isa_info: dict[str, Any] = {"isa_seen": None}
+        check_runtime_precision(target.precision, runtime["layer_precisions"])
+        isa_seen = None
+        isa_exceptions: list[dict[str, str]] = []
         if target.isa is not None:
-            isa_info = check_isa_kernels(target.isa, runtime["all_kernels"])
+            checked = check_isa_nodes(target.isa, runtime["nodes"])
+            isa_seen = checked.isa_seen
+            isa_exceptions = [n.to_dict() for n in checked.exceptions]
         elif device == "CPU":
-            isa_info["isa_seen"] = highest_isa(runtime["all_kernels"])
+            isa_seen = highest_isa(n.kernel for n in runtime["nodes"])
 
         effective: dict[str, Any] = {
             "precision": runtime["precision"],
@@ -268,7 +253,10 @@ class OpenVinoEngine(Engine):
             "kernel_counts": runtime["kernel_counts"],
             "isa_cap": target.isa,
             "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
-            "isa_seen": isa_info["isa_seen"],
+            "ov_cpu_max_isa": os.environ.get("OV_CPU_MAX_ISA"),
+            "isa": isa_seen,  # the highest ISA a kernel name states
+            "isa_seen": isa_seen,
+            "isa_exceptions": isa_exceptions,
             "isa_unverified_kernels": sorted(
                 k for k in runtime["kernel_counts"] if no_isa_in_name(k)
             ),

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from cnnbench.errors import Unsupported
@@ -37,6 +38,31 @@ COMPUTE_LAYERS = frozenset(
         "Gemm",
     }
 )
+# Node kinds an ISA cap must hold on: the compute layers, pooling and eltwise chains (an
+# "Eltwise" node, or a "Subgraph" of fused eltwise ops compiled by OpenVINO's snippets).
+ISA_CAPPED_LAYERS = COMPUTE_LAYERS | {"Pooling", "Eltwise", "Subgraph"}
+_NOT_KERNELS = frozenset({"Const", "Input", "Parameter", "Output", "Result"})
+
+
+@dataclass(frozen=True)
+class RuntimeNode:
+    """One node of the runtime model: its name, layer type and kernel (``primitiveType``)."""
+
+    name: str
+    type: str
+    kernel: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"node": self.name, "type": self.type, "kernel": self.kernel}
+
+
+@dataclass(frozen=True)
+class IsaCheck:
+    """What :func:`check_isa_nodes` found under a cap that holds."""
+
+    isa_seen: str | None  # the highest ISA a kernel name states
+    exceptions: tuple[RuntimeNode, ...]  # nodes of other kinds whose kernel is above the cap
+
 
 # Instruction sets as they appear in OpenVINO/oneDNN kernel names, most specific first, ranked.
 _KERNEL_ISAS: tuple[tuple[str, str, int], ...] = (
@@ -67,6 +93,12 @@ def kernel_isa(kernel: str) -> tuple[str, int] | None:
         if re.search(pattern, name):
             return label, rank
     return None
+
+
+def cap_rank(isa: str) -> int:
+    """The rank of an ISA cap on the scale of :func:`kernel_isa` (a kernel runs at or below
+    the cap when its rank is at most this)."""
+    return _CAP_RANKS[get_cap(isa).name]
 
 
 def no_isa_in_name(kernel: str) -> bool:
@@ -101,7 +133,7 @@ def analyse_runtime_model(runtime_model: Any) -> dict[str, Any]:
     """Kernels and precisions of the graph OpenVINO executes."""
     kernels: Counter[str] = Counter()
     compute_precisions: Counter[str] = Counter()
-    all_kernels: dict[str, set[str]] = {}
+    nodes: list[RuntimeNode] = []
     layer_types: Counter[str] = Counter()
     for op in runtime_model.get_ordered_ops():
         rt = op.get_rt_info()
@@ -109,8 +141,8 @@ def analyse_runtime_model(runtime_model: Any) -> dict[str, Any]:
         kernel = _rt(rt, "primitiveType")
         precision = _rt(rt, "runtimePrecision") or _rt(rt, "outputPrecisions")
         layer_types[layer] += 1
-        if kernel and layer not in ("Const", "Input", "Parameter", "Output", "Result"):
-            all_kernels.setdefault(kernel, set()).add(layer)
+        if kernel and layer not in _NOT_KERNELS:
+            nodes.append(RuntimeNode(op.get_friendly_name(), layer, kernel))
         if layer in COMPUTE_LAYERS:
             if kernel:
                 kernels[kernel] += 1
@@ -119,15 +151,16 @@ def analyse_runtime_model(runtime_model: Any) -> dict[str, Any]:
     return {
         "kernels": sorted(kernels),
         "kernel_counts": dict(sorted(kernels.items())),
-        "all_kernels": {k: sorted(all_kernels[k]) for k in sorted(all_kernels)},
+        "nodes": nodes,
         "layer_precisions": dict(sorted(compute_precisions.items())),
         "precision": _describe_precisions(compute_precisions),
         "layer_types": dict(sorted(layer_types.items())),
     }
 
 
-def check_precision(requested: str, counts: dict[str, int]) -> None:
-    """Refuse a runtime model whose compute nodes do not run the requested precision."""
+def check_runtime_precision(requested: str, counts: dict[str, int]) -> None:
+    """Refuse a runtime model whose compute nodes (``counts``: precision -> number of nodes)
+    do not run the requested precision."""
     seen = _describe_precisions(Counter(counts))
     if not counts:
         raise Unsupported(
@@ -141,35 +174,38 @@ def check_precision(requested: str, counts: dict[str, int]) -> None:
         raise Unsupported(f"openvino: {requested} requested, but the runtime model runs {seen}")
 
 
-def check_isa_kernels(isa: str, kernels: Mapping[str, Iterable[str]]) -> dict[str, Any]:
-    """Verify an ISA cap on the kernel names; return the highest ISA a kernel name states.
+def check_isa_nodes(isa: str, nodes: Iterable[RuntimeNode]) -> IsaCheck:
+    """Verify an ISA cap on the kernel names of the runtime model's nodes.
 
-    ``kernels`` maps every kernel of the runtime model to the layer types that use it. A kernel
-    naming an ISA above the cap is refused. Within the AVX-512 family OpenVINO names
-    most kernels just "avx512", so caps among avx512, avx512_vnni and avx512_bf16 are told apart
-    only where a kernel name spells the sub-level out.
+    A node of a capped kind (:data:`ISA_CAPPED_LAYERS`: convolutions, fully connected/MatMul,
+    pooling, eltwise chains) whose kernel names an ISA above the cap is refused, with every
+    such node. A node of another kind above the cap (OpenVINO's own Reduce kernel, where its
+    ``OV_CPU_MAX_ISA`` is not honoured) is allowed and returned in ``exceptions`` for the
+    record. Kernels whose names give no ISA are not judged here (see :func:`no_isa_in_name`).
+    Within the AVX-512 family OpenVINO names most kernels just "avx512", so caps among
+    avx512, avx512_vnni and avx512_bf16 are told apart only where a kernel name spells the
+    sub-level out.
     """
-    allowed = _CAP_RANKS[get_cap(isa).name]
+    allowed = cap_rank(isa)
+    nodes = list(nodes)
     seen: dict[str, int] = {}
-    above: list[str] = []
-    for kernel in kernels:
-        found = kernel_isa(kernel)
+    refused: list[RuntimeNode] = []
+    exceptions: list[RuntimeNode] = []
+    for node in nodes:
+        found = kernel_isa(node.kernel)
         if found is None:
             continue
         label, rank = found
         seen[label] = rank
         if rank > allowed:
-            above.append(kernel)
-    if above:
-
-        def show(kernel: str) -> str:
-            return f"{kernel} ({', '.join(kernels[kernel])})"
-
+            (refused if node.type in ISA_CAPPED_LAYERS else exceptions).append(node)
+    if refused:
+        shown = "; ".join(f"{n.name} ({n.type}, {n.kernel})" for n in refused)
         raise Unsupported(
-            f"openvino: ISA cap {isa} not honoured: {'; '.join(show(k) for k in sorted(above))} "
-            f"(all kernels: {'; '.join(show(k) for k in sorted(kernels))})"
+            f"openvino: ISA cap {isa} not honoured by compute kernels: {shown} "
+            f"(kernels: {', '.join(sorted({n.kernel for n in nodes}))})"
         )
-    return {"isa_seen": max(seen, key=lambda k: seen[k]) if seen else None}
+    return IsaCheck(max(seen, key=lambda k: seen[k]) if seen else None, tuple(exceptions))
 
 
 def highest_isa(kernels: Iterable[str]) -> str | None:

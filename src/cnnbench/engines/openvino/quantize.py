@@ -20,7 +20,7 @@ CALIBRATION_SAMPLES = 16
 CALIBRATION_SEED = 1  # the timed input uses seed 0 (cnnbench.measure.job.INPUT_SEED)
 
 
-def quantise(ov_model: Any, shape: tuple[int, ...]) -> tuple[Any, dict[str, Any]]:
+def quantize(ov_model: Any, shape: tuple[int, ...]) -> tuple[Any, dict[str, Any]]:
     """The NNCF-quantised copy of ``ov_model`` and its calibration record."""
     try:
         import nncf
@@ -32,12 +32,12 @@ def quantise(ov_model: Any, shape: tuple[int, ...]) -> tuple[Any, dict[str, Any]
     samples = [
         rng.standard_normal(tuple(shape), dtype=np.float32) for _ in range(CALIBRATION_SAMPLES)
     ]
-    quantised = nncf.quantize(ov_model, nncf.Dataset(samples), subset_size=len(samples))
+    quantized = nncf.quantize(ov_model, nncf.Dataset(samples), subset_size=len(samples))
     try:
         version = importlib.metadata.version("nncf")
     except importlib.metadata.PackageNotFoundError:
         version = None
-    return quantised, {
+    return quantized, {
         "method": "nncf.quantize (post-training, default preset)",
         "tool": "nncf",
         "tool_version": version,

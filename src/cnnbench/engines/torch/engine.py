@@ -4,63 +4,29 @@ Precision: fp32 (default); bf16 either casts the module and input to bfloat16 (`
 default) or runs fp32 weights under ``torch.autocast`` (``bf16=autocast``); fp16 likewise, on
 CUDA only; int8 is refused (no post-training quantisation path from an fp32 graph here).
 ``run`` synchronises a CUDA device before it returns, so a timed call covers the whole inference.
-``streams`` > 1 (CPU): that many Python threads call the module back to back (``run_streams``).
+``streams`` > 1 (CPU): ``infer_queue`` gives that many Python threads, each calling the module
+(PyTorch releases the GIL inside its operators; every thread shares the intra-op pool).
 
-Options (``--option KEY=VALUE``): ``channels_last=1``; ``compile=1`` (torch.compile, inductor;
-the compilation happens in ``prepare`` and is not timed); ``compile_mode=default|reduce-overhead|
-max-autotune``; ``bf16=cast|autocast`` (also for fp16).
+Options (``--option KEY=VALUE``, the table in :mod:`cnnbench.engines.torch.config`):
+``channels_last=1``; ``compile=1`` (torch.compile, inductor; the compilation happens in
+``prepare`` and is not timed); ``compile_mode=default|reduce-overhead|max-autotune``;
+``bf16=cast|autocast`` (also for fp16).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from cnnbench.engines.base import Engine, ModelInstance, Session, StreamsResult, register_engine
+from cnnbench.engines._thread_queue import ThreadInferQueue
+from cnnbench.engines.base import Engine, InferQueue, ModelInstance, Session, register_engine
+from cnnbench.engines.torch.config import OPTIONS, TorchConfig
 from cnnbench.errors import Unsupported
-from cnnbench.measure.streams import run_threads
 from cnnbench.spec import Target
 from cnnbench.system.isa import get_cap
-
-KNOWN_OPTIONS = ("bf16", "channels_last", "compile", "compile_mode")
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").lower() in ("1", "true", "yes", "on")
-
-
-@dataclass(frozen=True)
-class TorchConfig:
-    """The torch-specific reading of a target's options."""
-
-    channels_last: bool
-    compile: bool
-    compile_mode: str
-    low_precision_mode: str  # "cast" | "autocast" (only meaningful for bf16/fp16)
-
-    @classmethod
-    def from_target(cls, target: Target) -> TorchConfig:
-        unknown = [k for k, _ in target.options if k not in KNOWN_OPTIONS]
-        if unknown:
-            known = ", ".join(KNOWN_OPTIONS)
-            raise Unsupported(f"torch engine has no option {', '.join(unknown)} (known: {known})")
-        mode = target.option("compile_mode", "default") or "default"
-        if mode not in COMPILE_MODES:
-            raise Unsupported(f"compile_mode {mode!r}: choose {', '.join(COMPILE_MODES)}")
-        low = target.option("bf16", "cast") or "cast"
-        if low not in ("cast", "autocast"):
-            raise Unsupported(f"bf16={low!r}: choose cast or autocast")
-        return cls(
-            channels_last=_truthy(target.option("channels_last")),
-            compile=_truthy(target.option("compile")),
-            compile_mode=mode,
-            low_precision_mode=low,
-        )
 
 
 class TorchSession(Session):
@@ -113,19 +79,13 @@ class TorchSession(Session):
             return call
         return lambda: module(inputs)
 
-    def run_streams(self, inputs: Any, seconds: float) -> StreamsResult:
-        """``streams`` Python threads calling the module back to back (PyTorch releases the GIL
-        inside its operators; every thread shares the intra-op pool). Grad mode is per thread,
-        so each request enters inference mode itself."""
-        torch = self._torch
-        timed = self.timed_call(inputs)
-
-        def request() -> None:
-            with torch.inference_mode():
-                timed()
-
-        batch = int(inputs.shape[0]) if inputs.dim() else 1
-        return run_threads([request] * self.streams, seconds, batch, name="cnnbench-torch")
+    def infer_queue(self, inputs: Any, size: int) -> InferQueue:
+        """``size`` Python threads, each calling the module on ``inputs``. Grad mode and
+        autocast are per thread, so each thread enters :meth:`context` itself."""
+        if self._cuda and size > 1:
+            raise Unsupported("torch runs one request at a time on CUDA (streams are CPU threads)")
+        call = self.timed_call(inputs)
+        return ThreadInferQueue([call] * size, thread_context=self.context, name="cnnbench-torch")
 
     def to_numpy(self, outputs: Any) -> np.ndarray:
         if isinstance(outputs, tuple | list):
@@ -167,6 +127,7 @@ class TorchEngine(Engine):
     name = "torch"
     package = "torch"
     module = "torch"
+    options = OPTIONS
 
     @classmethod
     def devices(cls) -> tuple[str, ...]:
