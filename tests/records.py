@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from cnnbench.measure.stats import summarize
+from cnnbench.results.effective import Effective
 from cnnbench.results.record import ResultRecord
+from cnnbench.results.sections import Cost
 from cnnbench.spec import ModelRef, RunSpec, Target
 
 MACHINE = {"id": "m0000000000000001", "cpu_model": "Test CPU", "logical_cores": 2}
@@ -27,6 +29,6 @@ def make_record(
         latency_ms=stats,
         throughput_ips=batch / (stats.median / 1e3),
         samples_ms=samples,
-        effective={"threads": 1, "precision": "fp32"},
-        cost={"macs": 1000, "flops": 2000, "params": 10},
+        effective=Effective(precision="fp32", threads=1, details={"mode": "eager"}),
+        cost=Cost("test", per="image", macs=1000, flops=2000, params=10),
     )

@@ -142,10 +142,10 @@ def test_bad_input_is_one_line_exit_2_nothing_written(
 ) -> None:
     _corrupt(tmp_path / "CORRUPT")
     (tmp_path / "BADJSON").write_text("{oops\n")
-    bad = make_record().to_dict()
+    bad = make_record().to_json()
     bad["status"] = "great"
     (tmp_path / "BADRECORD").write_text(
-        json.dumps(make_record(seed=3).to_dict()) + "\n" + json.dumps(bad) + "\n"
+        json.dumps(make_record(seed=3).to_json()) + "\n" + json.dumps(bad) + "\n"
     )
     if argv[:2] == ["results", "show"]:
         from cnnbench.store.sqlite import Store

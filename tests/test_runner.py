@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnbench.execute.executors.local import LocalExecutor
 from cnnbench.execute.sweep import (
     Environment,
     batch_ladder,
@@ -27,21 +28,21 @@ def _spec(**target: object) -> RunSpec:
 
 def test_engines_of_a_comparison_run_interleaved_in_rounds() -> None:
     a, b = _spec(threads=1), _spec(threads=2)
-    ra, rb = measure_latency_group([a, b], _env(), rounds=2)
+    ra, rb = measure_latency_group([a, b], _env(), LocalExecutor(), rounds=2)
     assert ra.status == rb.status == "ok"
-    starts_a = [r["started_s"] for r in ra.timing["rounds"]]
-    starts_b = [r["started_s"] for r in rb.timing["rounds"]]
+    starts_a = [r.started_s for r in ra.timing.rounds]
+    starts_b = [r.started_s for r in rb.timing.rounds]
     assert starts_a[0] < starts_b[0] < starts_a[1] < starts_b[1]  # A B A B
     # Each record merges its rounds' samples.
     assert ra.latency_ms is not None
-    assert ra.latency_ms.n == sum(r["n"] for r in ra.timing["rounds"]) == len(ra.samples_ms)
+    assert ra.latency_ms.n == sum(r.n or 0 for r in ra.timing.rounds) == len(ra.samples_ms)
     assert ra.spec.budget == QUICK  # the record keeps the whole budget, not one round's share
 
 
 def test_a_failed_configuration_is_not_retried_and_the_others_go_on() -> None:
     good, bad = _spec(threads=1), _spec(threads=1, precision="int8")
-    rg, rb = measure_latency_group([good, bad], _env(), rounds=2)
-    assert rg.status == "ok" and len(rg.timing["rounds"]) == 2
+    rg, rb = measure_latency_group([good, bad], _env(), LocalExecutor(), rounds=2)
+    assert rg.status == "ok" and len(rg.timing.rounds) == 2
     assert rb.status == "unsupported" and "round 1" in (rb.error or "")
 
 
@@ -53,25 +54,31 @@ def test_round_budget_shares() -> None:
 
 def test_torch_fp32_agrees_with_its_reference_and_bf16_drifts_within_tolerance() -> None:
     fp32, bf16 = measure_latency_group(
-        [_spec(threads=1), _spec(threads=1, precision="bf16")], _env()
+        [_spec(threads=1), _spec(threads=1, precision="bf16")], _env(), LocalExecutor()
     )
-    assert fp32.agreement is not None and fp32.agreement["max_abs_err"] < 1e-5
-    assert fp32.agreement["top1_agree"] == 1.0
-    assert bf16.status == "ok" and bf16.effective["precision"] == "bf16"
+    assert fp32.agreement is not None and fp32.agreement.max_abs_err is not None
+    assert fp32.agreement.max_abs_err < 1e-5
+    assert fp32.agreement.top1_agree == 1.0
+    assert bf16.status == "ok" and bf16.effective.precision == "bf16"
     assert bf16.agreement is not None
-    assert 0 < bf16.agreement["max_rel_err"] < bf16.agreement["tolerance_rel"]
+    assert bf16.agreement.max_rel_err is not None
+    assert 0 < bf16.agreement.max_rel_err < bf16.agreement.tolerance_rel
 
 
 def test_compare_on_known_arrays() -> None:
     ref = np.array([[1.0, 3.0, 2.0], [0.5, -4.0, 0.0]])
     out = ref + np.array([[0.0, 0.0, 0.04], [0.0, 0.0, 2.0]])  # row 2's argmax moves 0 -> 2
     a = compare(ref, out, "fp32")
-    assert a["max_abs_err"] == 2.0
-    assert a["max_rel_err"] == 0.5  # relative to max |ref| = 4
-    assert a["top1_agree"] == 0.5
-    assert not a["within_tolerance"]
+    assert a.max_abs_err == 2.0
+    assert a.max_rel_err == 0.5  # relative to max |ref| = 4
+    assert a.top1_agree == 0.5
+    assert not a.within_tolerance
     assert "precision drift" in (drift_warning(a, "fp32") or "")
-    assert compare(ref, ref[:1], "fp32")["within_tolerance"] is False
+    shape = compare(ref, ref[:1], "fp32")
+    assert shape.within_tolerance is False and "shape" in (shape.error or "")
+    nan = compare(ref, np.full_like(ref, np.nan), "fp32")
+    assert nan.max_abs_err is None and "NaN" in (nan.error or "")  # strict JSON: no NaN
+    assert "precision drift" in (drift_warning(nan, "fp32") or "")
 
 
 def test_batch_ladder() -> None:

@@ -22,7 +22,7 @@ def test_round_trip_keeps_every_field_and_sample(tmp_path: Path) -> None:
         back = store.get(rec.id)
     assert back == rec
     assert back.samples_ms == rec.samples_ms  # bit-exact float64 blob
-    assert back.to_dict() == rec.to_dict()
+    assert back.to_json() == rec.to_json()
 
 
 def test_wal_and_schema_version(tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_export_import_round_trip(tmp_path: Path) -> None:
     ],
 )
 def test_an_invalid_line_refuses_the_whole_file(tmp_path: Path, mutate) -> None:  # type: ignore[no-untyped-def]
-    good = [make_record(seed=1).to_dict(), make_record(seed=2).to_dict()]
+    good = [make_record(seed=1).to_json(), make_record(seed=2).to_json()]
     bad = json.loads(json.dumps(good[1]))
     mutate(bad)
     path = tmp_path / "in.jsonl"

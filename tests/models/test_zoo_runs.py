@@ -51,7 +51,8 @@ def test_a_full_size_network_through_the_command_line() -> None:
     rec = json.loads(Path("r.json").read_text())[0]
     assert rec["spec"]["input_shape"] == [3, 224, 224]
     assert rec["cost"]["macs"] == 1_814_073_344
-    assert rec["cost"]["crosscheck"]["macs"] == rec["cost"]["macs"]
+    resnet18 = next(i for i in ZOO if i.name == "resnet18")
+    assert rec["cost"]["macs"] == torch_count(resnet18).macs  # an independent count
 
 
 @pytest.mark.slow

@@ -48,7 +48,7 @@ def cmd_results(args: argparse.Namespace) -> int:
 
         records = store.query(**filters, limit=args.limit)
         if args.json:
-            emit_json([r.to_dict(samples=False) for r in records], args.json)
+            emit_json([r.to_json(samples=False) for r in records], args.json)
         else:
             tables_console(args).print(runs_list_table(records))
         return 0
@@ -69,14 +69,14 @@ def _show(args: argparse.Namespace, store: Any) -> int:
 
     rec = store.get(args.id)
     if args.json:
-        emit_json(rec.to_dict(), args.json)
+        emit_json(rec.to_json(), args.json)
         return 0
     console = tables_console(args)
     console.print(runs_table([rec], title=f"run {rec.id}"))
     table = sweep_table(rec)
     if table is not None:
         console.print(table)
-    detail = rec.to_dict(samples=False)
+    detail = rec.to_json(samples=False)
     for section in ("spec", "effective", "cost", "timing", "energy", "counters"):
         console.print(f"[bold]{section}[/bold]: {json.dumps(detail[section], sort_keys=True)}")
     for w in rec.warnings:

@@ -143,5 +143,5 @@ def cmd_run(args: argparse.Namespace) -> int:
     if result.skipped:
         err.print(f"{len(result.skipped)} configuration(s) skipped, already measured")
     if args.json:
-        emit_json([r.to_dict() for r in records], args.json)
+        emit_json([r.to_json() for r in records], args.json)
     return 0 if result.all_ok else 1

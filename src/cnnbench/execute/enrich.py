@@ -1,35 +1,19 @@
-"""Figures the parent adds to a measured record: the roofline against this machine's peaks."""
+"""Figures the parent adds to a measured record: the roofline against this machine's peaks.
+
+The cost section comes from the worker (no user code and no export run in the parent); the
+roofline arithmetic lives in :mod:`cnnbench.results.roofline`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
-from cnnbench.graph.record_cost import graph_cost, merge_cost
 from cnnbench.results.record import ResultRecord
-from cnnbench.results.roofline import roofline
+from cnnbench.results.roofline import Peaks, record_roofline
 
 
-def with_cost_and_roofline(rec: ResultRecord, peaks: list[dict[str, Any]]) -> ResultRecord:
-    """Attach the cost model's per-image figures and the roofline to a measured record."""
-    spec = rec.spec
-    cost = merge_cost(graph_cost(spec.model.name, spec.input_shape), rec.cost)
+def with_roofline(rec: ResultRecord, peaks: Peaks) -> ResultRecord:
+    """An ok record with its roofline (from its cost and images/s); other records unchanged."""
     if rec.status != "ok":
-        return replace(rec, cost=cost)
-    flops = cost.get("flops")
-    weight_bytes = cost.get("weight_bytes")
-    activation_bytes = cost.get("activation_bytes")
-    batch = rec.throughput.get("best_batch", spec.batch) if rec.throughput else spec.batch
-    moved = None
-    if weight_bytes is not None and activation_bytes is not None:
-        moved = weight_bytes / batch + activation_bytes
-    threads = rec.effective.get("threads") or spec.target.threads
-    line = roofline(
-        flops_per_image=flops,
-        bytes_per_image=moved,
-        images_per_s=rec.throughput_ips,
-        precision=str(rec.effective.get("precision", spec.target.precision)),
-        threads=threads if isinstance(threads, int) else None,
-        peaks=peaks,
-    )
-    return replace(rec, cost=cost, roofline=line)
+        return rec
+    return replace(rec, roofline=record_roofline(rec, peaks))

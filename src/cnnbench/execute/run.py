@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cnnbench.execute.enrich import with_cost_and_roofline
+from cnnbench.execute.enrich import with_roofline
 from cnnbench.execute.executors.base import Executor
 from cnnbench.execute.executors.local import LocalExecutor
 from cnnbench.execute.sweep import measure_latency_group, measure_throughput_group
@@ -100,7 +100,7 @@ def execute(
             )
         peaks = store.peaks(str(env.machine["id"]))
         for rec in done:
-            rec = with_cost_and_roofline(rec, peaks)
+            rec = with_roofline(rec, peaks)
             store.save(rec)
             records.append(rec)
             if on_done:

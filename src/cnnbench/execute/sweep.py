@@ -11,13 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from cnnbench.execute.executors.base import Executor, WorkerTask, run_all
 from cnnbench.execute.executors.local import LocalExecutor
 from cnnbench.measure.isolation import WorkerOutcome
 from cnnbench.measure.records import Environment, merge_outcomes
 from cnnbench.results.record import ResultRecord
+from cnnbench.results.speed import SweepPoint, Throughput
 from cnnbench.spec import Budget, RunSpec
 
 PLATEAU_GAIN = 0.03  # a larger batch must raise images/s by 3 % to count as growth
@@ -90,7 +90,7 @@ class _Sweep:
     """The running state of one spec's batch sweep."""
 
     spec: RunSpec
-    points: list[dict[str, Any]]
+    points: list[SweepPoint]
     best: ResultRecord | None = None
     best_ips: float = 0.0
     stale: int = 0
@@ -98,16 +98,12 @@ class _Sweep:
 
     def add(self, rec: ResultRecord) -> None:
         b = rec.spec.batch
-        point: dict[str, Any] = {"batch": b, "status": rec.status}
         if rec.status != "ok" or rec.latency_ms is None or rec.throughput_ips is None:
-            point["error"] = rec.error
-            self.points.append(point)
+            self.points.append(SweepPoint(b, rec.status, error=rec.error))
             self.stop = f"batch {b} {rec.status}"
             return
-        ips = rec.throughput_ips
-        point.update(median_ms=rec.latency_ms.median, ci95_ms=list(rec.latency_ms.ci95))
-        point.update(images_per_s=ips, n=rec.latency_ms.n)
-        self.points.append(point)
+        ips, lat = rec.throughput_ips, rec.latency_ms
+        self.points.append(SweepPoint(b, rec.status, lat.median, lat.ci95, ips, lat.n))
         self.stale = 0 if ips > self.best_ips * (1 + PLATEAU_GAIN) else self.stale + 1
         if ips > self.best_ips:
             self.best, self.best_ips = rec, ips
@@ -115,23 +111,21 @@ class _Sweep:
             self.stop = "plateau"
 
     def record(self, env: Environment) -> ResultRecord:
-        summary: dict[str, Any] = {
-            "method": "synchronous batch sweep",
-            "stop": self.stop or "max batch reached",
-            "sweep": self.points,
-        }
+        summary = Throughput(
+            "synchronous batch sweep", self.stop or "max batch reached", tuple(self.points)
+        )
         best = self.best
         if best is None:
             first = self.points[0]
             return ResultRecord(
                 spec=self.spec,
-                status=first["status"],
-                error=first.get("error"),
+                status=first.status,
+                error=first.error,
                 machine=env.machine,
                 software=env.software,
                 throughput=summary,
             )
-        summary["best_batch"] = best.spec.batch
+        summary = replace(summary, best_batch=best.spec.batch)
         return replace(best, spec=self.spec, throughput_ips=self.best_ips, throughput=summary)
 
 

@@ -1,42 +1,88 @@
-"""Worker entries: what runs inside the child process (see :mod:`cnnbench.measure.worker`)."""
+"""Worker entries: what runs inside the child process (see :mod:`cnnbench.measure.worker`).
+
+:func:`run_measurement` returns a :class:`~cnnbench.results.worker.WorkerResult` as JSON: the
+samples, the engine's effective settings, the agreement with the torch reference, the readings
+of the spec's in-worker probes (around the timed window) and the cost section, computed here
+from the graph cost model of the very ONNX file the ONNX engines run, outside the timed window.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cnnbench.errors import Unsupported
 from cnnbench.graph.export import SEED
 from cnnbench.measure.agreement import compare
+from cnnbench.measure.probes.base import Probe, ProbeReading, get_probe, probe_window
+from cnnbench.results.effective import Effective
+from cnnbench.results.rounds import Warmup
+from cnnbench.results.sections import Cost
+from cnnbench.results.worker import WorkerResult
 from cnnbench.spec import RunSpec
 from cnnbench.system.fingerprint import parse_cpuinfo
 from cnnbench.system.isa import missing_flags
 
+if TYPE_CHECKING:
+    from cnnbench.models.instance import ModelInstance
+
 INPUT_SEED = 0
+COST_SOURCE = "cnnbench.graph ONNX cost model (BatchNorm folded by the exporter)"
+COST_REASON_LIMIT = 500
 
 
-def model_cost(module: Any, sample_shape: tuple[int, ...]) -> dict[str, Any]:
-    """Per-image cost from PyTorch's own FLOP counter (conv, linear, matmul ops only)."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
+def worker_cost(instance: ModelInstance) -> Cost:
+    """Per-image cost from the graph cost model of the ONNX file the ONNX engines run.
 
-    params = sum(p.numel() for p in module.parameters())
-    weight_bytes = sum(p.numel() * p.element_size() for p in module.parameters())
-    weight_bytes += sum(b.numel() * b.element_size() for b in module.buffers())
-    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-        module(torch.zeros((1, *sample_shape)))
-    flops = int(counter.get_total_flops())
-    return {
-        "source": "torch.utils.flop_counter (conv, linear and matmul ops; per image)",
-        "per": "image",
-        "macs": flops // 2,
-        "flops": flops,
-        "params": params,
-        "weight_bytes": weight_bytes,
-    }
+    That file is the cached export of the instance's module (made here if no engine made it
+    yet), or the user's own .onnx file, costed directly. Any failure gives a cost with source
+    ``none`` and the reason; the measurement goes on.
+    """
+    from cnnbench.graph.cost import network_cost
+    from cnnbench.graph.source import source_onnx
+
+    try:
+        cost = network_cost(source_onnx(instance).path)
+    except Exception as exc:
+        reason = f"cost model failed: {type(exc).__name__}: {exc}"
+        return Cost.none(reason[:COST_REASON_LIMIT])
+    if any(not isinstance(d, int) or d < 1 for d in cost.input_shape):
+        return Cost.none("the ONNX graph has symbolic dimensions")
+    per = cost.batch
+    return Cost(
+        source=COST_SOURCE,
+        per="image",
+        macs=cost.macs // per,
+        flops=2 * cost.macs // per,
+        flops_all_ops=cost.flops // per,
+        params=cost.params,
+        weight_bytes=cost.weight_bytes,
+        activation_bytes=cost.activation_bytes // per,
+        layer_count=len(cost.layers),
+        uncounted=tuple(cost.uncounted),
+        macs_by_type={k: v.macs for k, v in cost.by_type.items() if v.macs},
+    )
+
+
+def window_probes(names: tuple[str, ...]) -> tuple[list[Probe], list[ProbeReading]]:
+    """The spec's probes that wrap the timed window (launcher probes are the parent's), and
+    a reading with source none for each that could not be made."""
+    probes: list[Probe] = []
+    failed: list[ProbeReading] = []
+    for name in names:
+        cls = get_probe(name)
+        if not issubclass(cls, Probe):
+            continue
+        try:
+            probes.append(cls())
+        except Exception as exc:
+            reason = f"could not be made: {type(exc).__name__}: {exc}"
+            failed.append(ProbeReading.unavailable(cls.name, cls.kind, reason))
+    return probes, failed
 
 
 def check_isa_on_machine(isa: str | None) -> None:
@@ -84,16 +130,19 @@ def _first_output(out: Any) -> Any:
 
 
 def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
-    """Build the model, prepare the engine session, warm up and time it."""
+    """Build the model, cost it, prepare the engine session, warm up and time it (with the
+    spec's probes around the timed window); the worker's result as JSON."""
     import torch
 
-    from cnnbench.engines import ModelInstance, get_engine
+    from cnnbench.engines import get_engine
     from cnnbench.measure.timing import time_calls
     from cnnbench.models import create_model, get_model_info
+    from cnnbench.models.instance import ModelInstance
 
     spec = RunSpec.from_dict(payload["spec"])
     check_isa_on_machine(spec.target.isa)
     engine = get_engine(spec.target.engine)()
+    probes, unmade = window_probes(spec.probes)
     t_start = time.perf_counter()
     info = get_model_info(spec.model.name, spec.input_shape)
     array = np.random.default_rng(INPUT_SEED).standard_normal(
@@ -102,44 +151,53 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
     module = None
     extras: dict[str, Any] = {}
     reference = None
-    cost = None
     if info.onnx_path is not None:
-        # A user's ONNX file: no torch module, so no torch reference and no torch-side count.
+        # A user's ONNX file: no torch module, so no torch reference.
         extras["onnx_path"] = str(info.onnx_path)
     else:
         torch.manual_seed(SEED)  # the export cache's seed: engines and cost share one file
         module = create_model(spec.model.name)
-        cost = model_cost(module, spec.input_shape) if payload.get("cost", True) else None
         if payload.get("agreement", True):
             # Before prepare: an engine may convert the module in place (dtype, memory format).
             with torch.inference_mode():
                 reference = _first_output(module(torch.from_numpy(array))).float().numpy()
     instance = ModelInstance(spec.model.name, module, spec.full_input_shape, extras)
+    # Before prepare, for the same reason; the export it makes is the one ONNX engines load.
+    t_cost = time.perf_counter()
+    cost = worker_cost(instance) if payload.get("cost", True) else Cost.none("not requested")
+    cost_s = time.perf_counter() - t_cost
     session = engine.prepare(instance, spec.target)
     inputs = session.make_inputs(array)
-    prepare_s = time.perf_counter() - t_start
+    prepare_s = time.perf_counter() - t_start - cost_s
     with session.context():
         if spec.target.streams > 1:
-            return _run_streams(session, inputs, spec, prepare_s, engine.version(), cost)
-        timing = time_calls(session.timed_call(inputs), spec.budget)
+            with probe_window(probes) as readings:
+                raw = _run_streams(
+                    session, inputs, spec, prepare_s, engine.version(), cost.to_json()
+                )
+            result = WorkerResult.from_json(raw)
+            window_calls = None
+            if result.streams is not None and result.warmup is not None:
+                window_calls = result.warmup.calls + result.streams.completed
+            return replace(result, probes=(*unmade, *readings), window_calls=window_calls).to_json()
+        with probe_window(probes) as readings:
+            timing = time_calls(session.timed_call(inputs), spec.budget)
         effective = session.effective()
         output = session.to_numpy(session.run(inputs)) if reference is not None else None
     agreement = None
     if reference is not None and output is not None:
         agreement = compare(reference, output, spec.target.precision)
-    return {
-        "status": "ok",
-        "samples_ns": list(timing.samples_ns),
-        "warmup": {
-            "calls": timing.warmup.calls,
-            "seconds": timing.warmup.seconds,
-            "settled": timing.warmup.settled,
-        },
-        "stop_reason": timing.stop_reason,
-        "rel_half_width": timing.rel_half_width,
-        "prepare_s": prepare_s,
-        "effective": effective,
-        "cost": cost,
-        "agreement": agreement,
-        "engine_version": engine.version(),
-    }
+    warm = timing.warmup
+    return WorkerResult(
+        samples_ns=tuple(timing.samples_ns),
+        warmup=Warmup(warm.calls, warm.seconds, warm.settled),
+        stop_reason=timing.stop_reason,
+        rel_half_width=timing.rel_half_width,
+        prepare_s=prepare_s,
+        effective=Effective.from_json(effective),
+        cost=cost,
+        agreement=agreement,
+        engine_version=engine.version(),
+        window_calls=warm.calls + len(timing.samples_ns),
+        probes=(*unmade, *readings),
+    ).to_json()

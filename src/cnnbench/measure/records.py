@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
+from cnnbench.errors import BadInput
 from cnnbench.measure.agreement import drift_warning
 from cnnbench.measure.isolation import WorkerOutcome
 from cnnbench.measure.stats import noise_warnings, relative_half_width, summarize
+from cnnbench.results._json import JsonDict
+from cnnbench.results.effective import Effective
+from cnnbench.results.meters import Counters, Energy, ProbeReading
 from cnnbench.results.record import ResultRecord
+from cnnbench.results.rounds import RoundTiming, Timing
+from cnnbench.results.worker import WorkerResult
 from cnnbench.spec import RunSpec
 
 ROUND_SPREAD_WARN = 0.05  # per-round medians further apart than 5 % earn a warning
@@ -20,32 +25,64 @@ ROUND_SPREAD_WARN = 0.05  # per-round medians further apart than 5 % earn a warn
 class Environment:
     """What every record of one invocation shares: machine fingerprint and software versions."""
 
-    machine: dict[str, Any]
-    software: dict[str, Any]
+    machine: JsonDict
+    software: JsonDict
 
 
-def _round_info(outcome: WorkerOutcome) -> dict[str, Any]:
-    r = outcome.result
-    info: dict[str, Any] = {
-        k: r[k] for k in ("warmup", "stop_reason", "rel_half_width", "prepare_s") if k in r
-    }
-    info["worker_wall_s"] = outcome.wall_s
-    if r.get("streams"):
-        info["streams"] = r["streams"]
-    info["started_s"] = outcome.started_s
-    if "affinity" in r:
-        info["affinity"] = r["affinity"]
-    if r.get("samples_ns"):
-        info["median_ms"] = statistics.median(r["samples_ns"]) / 1e6
-        info["n"] = len(r["samples_ns"])
-    return info
+def worker_result(outcome: WorkerOutcome) -> WorkerResult:
+    """The typed result of one round. A round that left no result (timeout, crash) or an
+    unreadable one is a result carrying the outcome's status and error."""
+    if not outcome.result:
+        return WorkerResult(status=outcome.status, error=outcome.error)
+    try:
+        return WorkerResult.from_json(outcome.result)
+    except BadInput as exc:
+        return WorkerResult(status="failed", error=f"unreadable worker result: {exc}")
 
 
-def _software(env: Environment, spec: RunSpec, result: dict[str, Any]) -> dict[str, Any]:
+def _round(outcome: WorkerOutcome, r: WorkerResult) -> RoundTiming:
+    samples = r.samples_ns
+    return RoundTiming(
+        warmup=r.warmup,
+        stop_reason=r.stop_reason,
+        rel_half_width=r.rel_half_width,
+        prepare_s=r.prepare_s,
+        worker_wall_s=outcome.wall_s,
+        started_s=outcome.started_s,
+        affinity=r.affinity,
+        median_ms=statistics.median(samples) / 1e6 if samples else None,
+        n=len(samples) if samples else None,
+        streams=r.streams,
+    )
+
+
+def _software(env: Environment, spec: RunSpec, result: WorkerResult) -> JsonDict:
     software = dict(env.software)
-    if result.get("engine_version"):
-        software[spec.target.engine] = result["engine_version"]
+    if result.engine_version:
+        software[spec.target.engine] = result.engine_version
     return software
+
+
+def _readings(
+    outcomes: Sequence[WorkerOutcome], results: Sequence[WorkerResult]
+) -> list[tuple[ProbeReading, int | None]]:
+    """Every round's readings, each with the calls made in its window: the worker's own (the
+    timed window), then its launcher probes' (the whole worker: calls unknown)."""
+    out: list[tuple[ProbeReading, int | None]] = []
+    for outcome, r in zip(outcomes, results, strict=True):
+        out += [(p, r.window_calls) for p in r.probes]
+        out += [(p, None) for p in outcome.probe_readings]
+    return out
+
+
+def isa_warning(effective: Effective, isa: str | None) -> str | None:
+    """Nodes whose kernels stay above the ISA cap (the engine cannot cap their kind)."""
+    if not effective.isa_exceptions:
+        return None
+    nodes = "; ".join(x.describe() for x in effective.isa_exceptions)
+    cap = f"the {isa} cap" if isa else "the ISA cap"
+    n = len(effective.isa_exceptions)
+    return f"isa: {n} node(s) run kernels above {cap}: {nodes}"
 
 
 def merge_outcomes(
@@ -53,66 +90,87 @@ def merge_outcomes(
 ) -> ResultRecord:
     """One record from one or more rounds of the same spec (any status); a failed round ends
     the spec's measurement, so ``outcomes`` may be shorter than ``planned_rounds``."""
-    first = outcomes[0]
-    r = first.result
-    rounds = [_round_info(o) for o in outcomes]
-    timing: dict[str, Any] = dict(rounds[0]) if len(rounds) == 1 else {"rounds": rounds}
-    common: dict[str, Any] = {
-        "spec": spec,
-        "machine": env.machine,
-        "software": _software(env, spec, r),
-        "effective": r.get("effective") or {},
-        "cost": r.get("cost"),
-        "agreement": r.get("agreement"),
-    }
-    bad = next((o for o in outcomes if o.status != "ok"), None)
+    results = [worker_result(o) for o in outcomes]
+    first = results[0]
+    rounds = tuple(_round(o, r) for o, r in zip(outcomes, results, strict=True))
+    windows = _readings(outcomes, results)
+    readings = tuple(p for p, _ in windows)
+    cost = next((r.cost for r in results if r.cost.available), first.cost)
+    counters = Counters.from_readings(readings)
+    bad = next((i for i, r in enumerate(results) if r.status != "ok"), None)
     if bad is not None:
-        where = (
-            f" (round {outcomes.index(bad) + 1} of {planned_rounds})" if planned_rounds > 1 else ""
+        failed = results[bad]
+        where = f" (round {bad + 1} of {planned_rounds})" if planned_rounds > 1 else ""
+        energy = Energy.from_readings([], None)
+        if any(p.kind == "energy" for p in readings):
+            energy = Energy.none(f"the run ended with status {failed.status}")
+        return ResultRecord(
+            spec=spec,
+            status=failed.status,
+            error=(failed.error or "no error text") + where,
+            machine=env.machine,
+            software=_software(env, spec, first),
+            effective=failed.effective if failed.effective != Effective() else first.effective,
+            cost=cost,
+            agreement=first.agreement,
+            energy=energy,
+            counters=counters,
+            timing=Timing(rounds),
+            probes=readings,
         )
-        error = (bad.error or "no error text") + where
-        common["effective"] = bad.result.get("effective") or common["effective"]
-        return ResultRecord(status=bad.status, error=error, timing=timing, **common)
-    samples_ms = [s / 1e6 for o in outcomes for s in o.result["samples_ns"]]
+    samples_ms = [s / 1e6 for r in results for s in r.samples_ns]
     stats = summarize(samples_ms)
     rel = relative_half_width(sorted(samples_ms))
-    timing["rel_half_width"] = rel
     warnings = noise_warnings(samples_ms)
-    for i, o in enumerate(outcomes):
-        warm = o.result.get("warmup") or {}
-        if warm and not warm.get("settled", True):
+    for i, r in enumerate(results):
+        if r.warmup is not None and not r.warmup.settled:
             warnings.append(
-                f"warm-up: per-call time had not settled after {warm.get('calls')} calls"
-                + (f" (round {i + 1})" if len(outcomes) > 1 else "")
+                f"warm-up: per-call time had not settled after {r.warmup.calls} calls"
+                + (f" (round {i + 1})" if len(results) > 1 else "")
             )
     if rel > spec.budget.target_rel_ci:
         warnings.append(
-            f"precision: CI95 of the median is +-{rel:.1%}, wider than the "
+            f"ci: CI95 of the median is +-{rel:.1%}, wider than the "
             f"+-{spec.budget.target_rel_ci:.1%} target (budget ended first)"
         )
+    spread = None
     if len(rounds) > 1:
-        medians = [x["median_ms"] for x in rounds]
+        medians = [r.median_ms for r in rounds if r.median_ms is not None]
         spread = max(medians) / min(medians) - 1
-        timing["round_spread"] = spread
         if spread > ROUND_SPREAD_WARN:
             warnings.append(f"rounds: per-round medians differ by {spread:.1%}")
-    drift = drift_warning(common["agreement"], spec.target.precision)
-    if drift:
-        warnings.append(drift)
+    else:
+        rounds = (replace(rounds[0], rel_half_width=rel),)  # one round: the flat timing layout
+    for extra in (
+        drift_warning(first.agreement, spec.target.precision),
+        isa_warning(first.effective, spec.target.isa),
+    ):
+        if extra:
+            warnings.append(extra)
     throughput_ips = spec.batch / (stats.median / 1e3)
-    streams = [o.result["streams"] for o in outcomes if o.result.get("streams")]
+    streams = [r.streams for r in results if r.streams is not None]
     if streams:
         # Requests in flight: images/s is what completed over the wall time, not 1 / latency.
-        images = sum(s["images_per_s"] * s["seconds"] for s in streams)
-        throughput_ips = images / sum(s["seconds"] for s in streams)
+        images = sum(s.images_per_s * s.seconds for s in streams)
+        throughput_ips = images / sum(s.seconds for s in streams)
+    flops = cost.flops * spec.batch if cost.flops else None
     return ResultRecord(
+        spec=spec,
         status="ok",
+        machine=env.machine,
+        software=_software(env, spec, first),
+        effective=first.effective,
         latency_ms=stats,
         throughput_ips=throughput_ips,
         samples_ms=tuple(samples_ms),
+        cost=cost,
+        energy=Energy.from_readings(windows, flops),
+        counters=counters,
+        agreement=first.agreement,
+        timing=Timing(rounds, rel_half_width=rel, round_spread=spread),
+        probes=readings,
+        layers=first.layers,
         warnings=tuple(warnings),
-        timing=timing,
-        **common,
     )
 
 

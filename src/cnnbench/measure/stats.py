@@ -1,5 +1,8 @@
 """Summary statistics of latency samples, the median's confidence interval and noise checks.
 
+:func:`summarize` gives a :class:`~cnnbench.results.speed.LatencyStats` (the ``latency_ms``
+section of a record).
+
 The confidence interval of the median is distribution-free: it is bracketed by two order
 statistics whose ranks come from the Binomial(n, 1/2) law of the number of samples below the
 true median (exact up to n = 1000, normal approximation above).
@@ -9,9 +12,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
+
+from cnnbench.results.speed import LatencyStats
 
 Z95 = 1.959963984540054
 EXACT_LIMIT = 1000
@@ -20,53 +24,6 @@ EXACT_LIMIT = 1000
 HIGH_CV = 0.10
 DRIFT_REL = 0.05
 LOW_MIN_REL = 0.70
-
-
-@dataclass(frozen=True)
-class LatencyStats:
-    """Statistics of one series of latency samples, in milliseconds."""
-
-    mean: float
-    median: float
-    p90: float
-    p99: float
-    min: float
-    max: float
-    std: float
-    cv: float
-    ci95: tuple[float, float]
-    n: int
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "mean": self.mean,
-            "median": self.median,
-            "p90": self.p90,
-            "p99": self.p99,
-            "min": self.min,
-            "max": self.max,
-            "std": self.std,
-            "cv": self.cv,
-            "ci95": [self.ci95[0], self.ci95[1]],
-            "n": self.n,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, object]) -> LatencyStats:
-        ci = d["ci95"]
-        assert isinstance(ci, list | tuple)
-        return cls(
-            mean=float(d["mean"]),  # type: ignore[arg-type]
-            median=float(d["median"]),  # type: ignore[arg-type]
-            p90=float(d["p90"]),  # type: ignore[arg-type]
-            p99=float(d["p99"]),  # type: ignore[arg-type]
-            min=float(d["min"]),  # type: ignore[arg-type]
-            max=float(d["max"]),  # type: ignore[arg-type]
-            std=float(d["std"]),  # type: ignore[arg-type]
-            cv=float(d["cv"]),  # type: ignore[arg-type]
-            ci95=(float(ci[0]), float(ci[1])),
-            n=int(d["n"]),  # type: ignore[call-overload]
-        )
 
 
 def median_ci_ranks(n: int, confidence: float = 0.95) -> tuple[int, int]:

@@ -24,9 +24,9 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 def gflops_per_s(rec: ResultRecord) -> float | None:
     """Achieved GFLOP/s: per-image FLOPs (cost) times images per second."""
-    if rec.cost is None or rec.throughput_ips is None or not rec.cost.get("flops"):
+    if rec.throughput_ips is None or not rec.cost.flops:
         return None
-    return float(rec.cost["flops"]) * rec.throughput_ips / 1e9
+    return rec.cost.flops * rec.throughput_ips / 1e9
 
 
 def speedups(records: Sequence[ResultRecord]) -> list[float | None]:
@@ -36,7 +36,7 @@ def speedups(records: Sequence[ResultRecord]) -> list[float | None]:
     out: list[float | None] = []
     for rec in records:
         s = rec.spec
-        base = first.setdefault((s.model, s.input_shape, s.batch, s.mode), rec)
+        base = first.setdefault(s.comparison_key(), rec)
         if rec.status != "ok" or base.status != "ok":
             out.append(None)
         elif s.mode == "throughput" and rec.throughput_ips and base.throughput_ips:
@@ -50,12 +50,12 @@ def speedups(records: Sequence[ResultRecord]) -> list[float | None]:
 
 def agreement_cell(rec: ResultRecord) -> str:
     a = rec.agreement
-    if not a:
+    if a is None:
         return "-"
-    if "error" in a:
-        return "[red]shape[/red]"
-    verdict = "[green]ok[/green]" if a.get("within_tolerance") else "[red]drift[/red]"
-    return f"{verdict} {a['max_rel_err']:.0e}"
+    if a.error is not None or a.max_rel_err is None:
+        return "[red]shape[/red]" if "shape" in (a.error or "") else "[red]error[/red]"
+    verdict = "[green]ok[/green]" if a.within_tolerance else "[red]drift[/red]"
+    return f"{verdict} {a.max_rel_err:.0e}"
 
 
 def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Table:
@@ -91,8 +91,8 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
     for rec, speedup in zip(records, speedups(records), strict=True):
         s, lat = rec.spec, rec.latency_ms
         batch = str(s.batch)
-        if s.mode == "throughput" and rec.throughput and "best_batch" in rec.throughput:
-            batch = f"{rec.throughput['best_batch']}/{s.batch}"
+        if s.mode == "throughput" and rec.throughput and rec.throughput.best_batch is not None:
+            batch = f"{rec.throughput.best_batch}/{s.batch}"
         style = STATUS_STYLE.get(rec.status, "red")
         notes = (
             rec.error if rec.status != "ok" else "; ".join(w.split(":")[0] for w in rec.warnings)
@@ -102,8 +102,8 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
             s.target.engine + ("" if s.target.device == "cpu" else f"/{s.target.device}"),
             s.mode,
             batch,
-            str(rec.effective.get("threads", s.target.threads or "-")),
-            str(rec.effective.get("precision", s.target.precision)),
+            str(rec.effective.threads or s.target.threads or "-"),
+            rec.effective.precision or s.target.precision,
             f"[{style}]{rec.status}[/{style}]",
             _fmt(lat.median if lat else None),
             f"±{max(lat.median - lat.ci95[0], lat.ci95[1] - lat.median) / lat.median:.1%}"
@@ -167,8 +167,6 @@ def sweep_table(rec: ResultRecord) -> Table | None:
     table = Table(title=f"throughput sweep: {rec.spec.model.name} on {rec.spec.target.engine}")
     for col in ("batch", "status", "median ms", "img/s"):
         table.add_column(col, justify="right")
-    for p in rec.throughput.get("sweep", []):
-        table.add_row(
-            str(p["batch"]), p["status"], _fmt(p.get("median_ms")), _fmt(p.get("images_per_s"), 1)
-        )
+    for p in rec.throughput.sweep:
+        table.add_row(str(p.batch), p.status, _fmt(p.median_ms), _fmt(p.images_per_s, 1))
     return table

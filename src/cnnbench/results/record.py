@@ -1,26 +1,38 @@
-"""The result record (schema ``cnnbench.result/1``): building, validating, (de)serialising."""
+"""The result record (schema ``cnnbench.result/1``): typed sections, one JSON pair, validation.
+
+The JSON layout is the one records have had since the schema began: records exported by earlier
+versions import unchanged, and new records have the same keys plus optional new ones
+(``probes``, ``layers``). :meth:`ResultRecord.from_json` checks the record section by section
+with the same typed sections the worker writes; any defect is a
+:class:`~cnnbench.errors.BadInput` that names the field.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import math
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
 
 from cnnbench.errors import BadInput
-from cnnbench.measure.stats import LatencyStats
+from cnnbench.results._json import Fields, JsonDict
+from cnnbench.results.effective import Effective
+from cnnbench.results.meters import (
+    NOT_REQUESTED_COUNTERS,
+    NOT_REQUESTED_ENERGY,
+    Counters,
+    Energy,
+    ProbeReading,
+)
+from cnnbench.results.roofline import Roofline
+from cnnbench.results.rounds import Timing
+from cnnbench.results.sections import Agreement, Cost, LayerRecord
+from cnnbench.results.speed import LatencyStats, Throughput
 from cnnbench.spec import RunSpec
 
 SCHEMA = "cnnbench.result/1"
 STATUSES = ("ok", "failed", "oom", "timeout", "crashed", "unsupported")
-LATENCY_KEYS = ("mean", "median", "p90", "p99", "min", "max", "std", "cv", "ci95", "n")
-
-
-def not_measured(reason: str) -> dict[str, Any]:
-    """A section that could not be measured: its source is ``none`` and it says why."""
-    return {"source": "none", "reason": reason}
+ABSENT = "absent from the imported record"
 
 
 def run_key(spec_hash: str, machine_id: str) -> str:
@@ -36,24 +48,22 @@ def now_iso() -> str:
 class ResultRecord:
     spec: RunSpec
     status: str
-    machine: dict[str, Any]
-    software: dict[str, Any]
+    machine: JsonDict  # the machine fingerprint (cnnbench.system.fingerprint), with an "id"
+    software: JsonDict  # package -> version
     error: str | None = None
-    effective: dict[str, Any] = field(default_factory=dict)
+    effective: Effective = field(default_factory=Effective)
     latency_ms: LatencyStats | None = None
     throughput_ips: float | None = None
-    throughput: dict[str, Any] | None = None
+    throughput: Throughput | None = None
     samples_ms: tuple[float, ...] = ()
-    cost: dict[str, Any] | None = None
-    energy: dict[str, Any] = field(
-        default_factory=lambda: not_measured("no energy probe was requested for this run")
-    )
-    counters: dict[str, Any] = field(
-        default_factory=lambda: not_measured("no counter probe was requested for this run")
-    )
-    agreement: dict[str, Any] | None = None
-    roofline: dict[str, Any] | None = None
-    timing: dict[str, Any] = field(default_factory=dict)
+    cost: Cost = field(default_factory=lambda: Cost.none("not computed"))
+    energy: Energy = field(default_factory=lambda: Energy.none(NOT_REQUESTED_ENERGY))
+    counters: Counters = field(default_factory=lambda: Counters.none(NOT_REQUESTED_COUNTERS))
+    agreement: Agreement | None = None
+    roofline: Roofline | None = None
+    timing: Timing = field(default_factory=Timing)
+    probes: tuple[ProbeReading, ...] = ()
+    layers: tuple[LayerRecord, ...] = ()
     warnings: tuple[str, ...] = ()
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: str = field(default_factory=now_iso)
@@ -73,8 +83,8 @@ class ResultRecord:
     def with_samples(self, samples_ms: tuple[float, ...]) -> ResultRecord:
         return replace(self, samples_ms=samples_ms)
 
-    def to_dict(self, *, samples: bool = True) -> dict[str, Any]:
-        d: dict[str, Any] = {
+    def to_json(self, *, samples: bool = True) -> JsonDict:
+        d: JsonDict = {
             "id": self.id,
             "created": self.created,
             "schema": SCHEMA,
@@ -85,110 +95,84 @@ class ResultRecord:
             "error": self.error,
             "machine": self.machine,
             "software": self.software,
-            "effective": self.effective,
-            "latency_ms": self.latency_ms.to_dict() if self.latency_ms else None,
+            "effective": self.effective.to_json(),
+            "latency_ms": self.latency_ms.to_json() if self.latency_ms else None,
             "throughput_ips": self.throughput_ips,
-            "throughput": self.throughput,
-            "cost": self.cost,
-            "energy": self.energy,
-            "counters": self.counters,
-            "agreement": self.agreement,
-            "roofline": self.roofline,
-            "timing": self.timing,
+            "throughput": self.throughput.to_json() if self.throughput else None,
+            "cost": self.cost.to_json(),
+            "energy": self.energy.to_json(),
+            "counters": self.counters.to_json(),
+            "agreement": self.agreement.to_json() if self.agreement else None,
+            "roofline": self.roofline.to_json() if self.roofline else None,
+            "timing": self.timing.to_json(),
             "warnings": list(self.warnings),
         }
+        if self.probes:
+            d["probes"] = [p.to_json() for p in self.probes]
+        if self.layers:
+            d["layers"] = [layer.to_json() for layer in self.layers]
         if samples:
             d["samples_ms"] = list(self.samples_ms)
         return d
 
     @classmethod
-    def from_dict(cls, d: Any) -> ResultRecord:
+    def from_json(cls, d: object) -> ResultRecord:
         """Parse and validate a record; any defect is a :class:`BadInput` naming the field."""
-        validate(d)
-        latency = d.get("latency_ms")
-        return cls(
-            spec=RunSpec.from_dict(d["spec"]),
-            status=d["status"],
-            machine=d["machine"],
-            software=d.get("software") or {},
-            error=d.get("error"),
-            effective=d.get("effective") or {},
-            latency_ms=LatencyStats.from_dict(latency) if latency else None,
-            throughput_ips=d.get("throughput_ips"),
-            throughput=d.get("throughput"),
-            samples_ms=tuple(float(x) for x in d.get("samples_ms") or ()),
-            cost=d.get("cost"),
-            energy=d.get("energy") or not_measured("absent from the imported record"),
-            counters=d.get("counters") or not_measured("absent from the imported record"),
-            agreement=d.get("agreement"),
-            roofline=d.get("roofline"),
-            timing=d.get("timing") or {},
-            warnings=tuple(d.get("warnings") or ()),
-            id=d["id"],
-            created=d["created"],
-        )
+        try:
+            return _parse(Fields(d))
+        except BadInput as exc:
+            raise BadInput(f"not a valid {SCHEMA} record: {exc}") from None
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def validate(d: Any) -> None:
-    """Check a record against schema ``cnnbench.result/1``; raise :class:`BadInput` if off."""
-
-    def fail(msg: str) -> None:
-        raise BadInput(f"not a valid {SCHEMA} record: {msg}")
-
-    if not isinstance(d, dict):
-        fail(f"expected a JSON object, got {type(d).__name__}")
-    if d.get("schema") != SCHEMA:
-        fail(f"schema is {d.get('schema')!r}")
+def _parse(f: Fields) -> ResultRecord:
+    if f.raw("schema") != SCHEMA:
+        raise f.fail("schema", repr(SCHEMA))
     for key in ("id", "created"):
-        if not isinstance(d.get(key), str) or not d[key]:
-            fail(f"{key!r} must be a non-empty string")
+        if not f.string(key):
+            raise f.fail(key, "a non-empty string")
     try:
-        datetime.fromisoformat(d["created"])
+        datetime.fromisoformat(f.string("created"))
     except ValueError:
-        fail(f"'created' is not an ISO 8601 time: {d['created']!r}")
-    if not isinstance(d.get("spec"), dict):
-        fail("'spec' must be an object")
+        raise f.fail("created", "an ISO 8601 time") from None
     try:
-        spec = RunSpec.from_dict(d["spec"])
+        spec = RunSpec.from_dict(dict(f.fields("spec").obj))
     except BadInput as exc:
-        fail(f"spec: {exc}")
-    if "spec_hash" in d and d["spec_hash"] != spec.spec_hash():
-        fail("'spec_hash' does not match the spec")
-    if d.get("status") not in STATUSES:
-        fail(f"status {d.get('status')!r} is not one of {', '.join(STATUSES)}")
-    if d.get("error") is not None and not isinstance(d["error"], str):
-        fail("'error' must be a string or null")
-    machine = d.get("machine")
-    if not isinstance(machine, dict) or not isinstance(machine.get("id"), str):
-        fail("'machine' must be an object with an 'id'")
-    latency = d.get("latency_ms")
-    if d["status"] == "ok" and not isinstance(latency, dict):
-        fail("an ok record needs 'latency_ms'")
-    if latency is not None:
-        if not isinstance(latency, dict):
-            fail("'latency_ms' must be an object")
-        for key in LATENCY_KEYS:
-            if key not in latency:
-                fail(f"latency_ms lacks {key!r}")
-        ci = latency["ci95"]
-        if not (isinstance(ci, list) and len(ci) == 2 and all(_number(x) for x in ci)):
-            fail("latency_ms.ci95 must be two numbers")
-        for key in LATENCY_KEYS[:-2]:
-            if not _number(latency[key]):
-                fail(f"latency_ms.{key} must be a finite number")
-    samples = d.get("samples_ms", [])
-    if not isinstance(samples, list) or not all(_number(x) for x in samples):
-        fail("'samples_ms' must be a list of numbers")
-    if d.get("throughput_ips") is not None and not _number(d["throughput_ips"]):
-        fail("'throughput_ips' must be a number or null")
-    warnings = d.get("warnings", [])
-    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
-        fail("'warnings' must be a list of strings")
-    for section in ("energy", "counters"):
-        value = d.get(section)
-        if value is not None and not (isinstance(value, dict) and "source" in value):
-            fail(f"'{section}' must be an object with a 'source'")
+        raise BadInput(f"spec: {exc}") from None
+    if f.has("spec_hash") and f.raw("spec_hash") != spec.spec_hash():
+        raise BadInput("spec_hash does not match the spec")
+    status = f.raw("status")
+    if status not in STATUSES:
+        raise f.fail("status", f"one of {', '.join(STATUSES)}")
+    machine = f.fields("machine")
+    machine.string("id")
+    latency = f.opt_fields("latency_ms")
+    if status == "ok" and latency is None:
+        raise f.fail("latency_ms", "an object in an ok record")
+    throughput = f.opt_fields("throughput")
+    agreement = f.opt_fields("agreement")
+    roofline = f.opt_fields("roofline")
+    return ResultRecord(
+        spec=spec,
+        status=status,
+        machine=f.mapping("machine"),
+        software=f.mapping("software"),
+        error=f.opt_string("error"),
+        effective=Effective.from_json(f.mapping("effective")),
+        latency_ms=LatencyStats.from_json(latency.obj) if latency else None,
+        throughput_ips=f.opt_number("throughput_ips"),
+        throughput=Throughput.from_json(throughput.obj) if throughput else None,
+        samples_ms=f.numbers("samples_ms"),
+        cost=Cost.from_json(f.raw("cost")) if f.has("cost") else Cost.none(ABSENT),
+        energy=Energy.from_json(f.raw("energy")) if f.has("energy") else Energy.none(ABSENT),
+        counters=(
+            Counters.from_json(f.raw("counters")) if f.has("counters") else Counters.none(ABSENT)
+        ),
+        agreement=Agreement.from_json(agreement.obj) if agreement else None,
+        roofline=Roofline.from_json(roofline.obj) if roofline else None,
+        timing=Timing.from_json(f.mapping("timing")),
+        probes=tuple(ProbeReading.from_json(p.obj, p.where) for p in f.objects("probes")),
+        layers=tuple(LayerRecord.from_json(x) for x in f.objects("layers")),
+        warnings=f.strings("warnings"),
+        id=f.string("id"),
+        created=f.string("created"),
+    )

@@ -8,9 +8,79 @@ run's threads, and the record says so.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from cnnbench.results.record import not_measured
+from cnnbench.results._json import Fields, JsonDict, drop_none
+
+if TYPE_CHECKING:
+    from cnnbench.results.record import ResultRecord
+
+NONE = "none"
+Peaks = Sequence[Mapping[str, Any]]  # rows of the store's peaks table
+
+
+@dataclass(frozen=True)
+class Roofline:
+    """Where a run sits under the machine's roofline (``source == "none"``: it could not say)."""
+
+    source: str
+    reason: str | None = None
+    achieved_gflops: float | None = None
+    peak_gflops: float | None = None
+    fraction_of_peak: float | None = None
+    peak_bandwidth_gbs: float | None = None
+    arithmetic_intensity: float | None = None  # FLOP per byte moved
+    ridge_point: float | None = None  # FLOP per byte where the two roofs meet
+    bound: str | None = None  # "compute" | "memory"
+    attainable_gflops: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.source == NONE and not self.reason:
+            raise ValueError("a roofline with source 'none' must say why")
+
+    @classmethod
+    def none(cls, reason: str) -> Roofline:
+        return cls(source=NONE, reason=reason)
+
+    def to_json(self) -> JsonDict:
+        return drop_none(
+            {
+                "source": self.source,
+                "reason": self.reason,
+                "achieved_gflops": self.achieved_gflops,
+                "peak_gflops": self.peak_gflops,
+                "fraction_of_peak": self.fraction_of_peak,
+                "peak_bandwidth_gbs": self.peak_bandwidth_gbs,
+                "arithmetic_intensity": self.arithmetic_intensity,
+                "ridge_point": self.ridge_point,
+                "bound": self.bound,
+                "attainable_gflops": self.attainable_gflops,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, d: object, where: str = "roofline") -> Roofline:
+        f = Fields(d, where)
+        source = f.string("source")
+        if source == NONE and not f.has("reason"):
+            raise f.fail("reason", "a string when the source is 'none'")
+        bound = f.opt_string("bound")
+        if bound not in (None, "compute", "memory"):
+            raise f.fail("bound", "'compute' or 'memory'")
+        return cls(
+            source=source,
+            reason=f.opt_string("reason"),
+            achieved_gflops=f.opt_number("achieved_gflops"),
+            peak_gflops=f.opt_number("peak_gflops"),
+            fraction_of_peak=f.opt_number("fraction_of_peak"),
+            peak_bandwidth_gbs=f.opt_number("peak_bandwidth_gbs"),
+            arithmetic_intensity=f.opt_number("arithmetic_intensity"),
+            ridge_point=f.opt_number("ridge_point"),
+            bound=bound,
+            attainable_gflops=f.opt_number("attainable_gflops"),
+        )
 
 
 def roofline(
@@ -20,17 +90,17 @@ def roofline(
     images_per_s: float | None,
     precision: str,
     threads: int | None,
-    peaks: list[dict[str, Any]],
-) -> dict[str, Any]:
+    peaks: Peaks,
+) -> Roofline:
     if not peaks:
-        return not_measured("no peaks measured on this machine (run `cnnbench info --peaks`)")
+        return Roofline.none("no peaks measured on this machine (run `cnnbench info --peaks`)")
     if not flops_per_image or not images_per_s:
-        return not_measured("no FLOP count or no throughput for this run")
+        return Roofline.none("no FLOP count or no throughput for this run")
     compute = {p["precision"]: p for p in peaks if p["kind"] == "compute"}
     memory = next((p for p in peaks if p["kind"] == "memory"), None)
     peak = compute.get(precision) or compute.get("fp32")
     if peak is None or memory is None:
-        return not_measured("the peaks lack a compute or a memory figure")
+        return Roofline.none("the peaks lack a compute or a memory figure")
     source = f"measured ({peak['method']}, {peak['threads']} threads)"
     peak_gflops = float(peak["value"])
     if threads and threads != peak["threads"]:
@@ -39,20 +109,46 @@ def roofline(
     if peak["precision"] != precision:
         source += f"; no {precision} peak, fp32 peak used"
     achieved = flops_per_image * images_per_s / 1e9
-    out: dict[str, Any] = {
-        "source": source,
-        "achieved_gflops": achieved,
-        "peak_gflops": peak_gflops,
-        "fraction_of_peak": achieved / peak_gflops,
-        "peak_bandwidth_gbs": float(memory["value"]),
-    }
+    bandwidth = float(memory["value"])
+    intensity = ridge = bound = attainable = None
     if bytes_per_image:
         intensity = flops_per_image / bytes_per_image
-        ridge = peak_gflops / float(memory["value"])
-        out.update(
-            arithmetic_intensity=intensity,
-            ridge_point=ridge,
-            bound="compute" if intensity >= ridge else "memory",
-            attainable_gflops=min(peak_gflops, intensity * float(memory["value"])),
-        )
-    return out
+        ridge = peak_gflops / bandwidth
+        bound = "compute" if intensity >= ridge else "memory"
+        attainable = min(peak_gflops, intensity * bandwidth)
+    return Roofline(
+        source=source,
+        achieved_gflops=achieved,
+        peak_gflops=peak_gflops,
+        fraction_of_peak=achieved / peak_gflops,
+        peak_bandwidth_gbs=bandwidth,
+        arithmetic_intensity=intensity,
+        ridge_point=ridge,
+        bound=bound,
+        attainable_gflops=attainable,
+    )
+
+
+def record_roofline(rec: ResultRecord, peaks: Peaks) -> Roofline:
+    """The roofline of a measured record, from its cost section and its images/s.
+
+    Bytes moved per image are the activations plus the weights shared by the batch (the best
+    batch of a throughput sweep).
+    """
+    spec, cost = rec.spec, rec.cost
+    if not cost.available:
+        return Roofline.none(f"no cost for this run ({cost.reason})")
+    batch = spec.batch
+    if rec.throughput is not None and rec.throughput.best_batch is not None:
+        batch = rec.throughput.best_batch
+    moved = None
+    if cost.weight_bytes is not None and cost.activation_bytes is not None:
+        moved = cost.weight_bytes / batch + cost.activation_bytes
+    return roofline(
+        flops_per_image=cost.flops,
+        bytes_per_image=moved,
+        images_per_s=rec.throughput_ips,
+        precision=rec.effective.precision or spec.target.precision,
+        threads=rec.effective.threads or spec.target.threads,
+        peaks=peaks,
+    )

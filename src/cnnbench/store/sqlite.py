@@ -218,7 +218,7 @@ class Store:
                 lat.median if lat else None,
                 lat.mean if lat else None,
                 rec.throughput_ips,
-                json.dumps(rec.to_dict(samples=False), sort_keys=True),
+                json.dumps(rec.to_json(samples=False), sort_keys=True, allow_nan=False),
             ),
         )
         if rec.samples_ms:
@@ -236,7 +236,7 @@ class Store:
                 "SELECT data FROM samples WHERE run_id = ? AND series = 'latency'", (run_id,)
             ).fetchone()
             d["samples_ms"] = np.frombuffer(got[0], dtype="<f8").tolist() if got else []
-        return ResultRecord.from_dict(d)
+        return ResultRecord.from_json(d)
 
     def query(
         self,

@@ -7,6 +7,10 @@ timed call, ``stop()`` just after the last): an energy meter, a counter group, a
 has ended. Both give a :class:`ProbeReading` that names its ``source``; a probe that cannot
 measure here gives ``source="none"`` and the reason, never a zero.
 
+:class:`ProbeReading` is a record type and lives in :mod:`cnnbench.results.meters` (the record
+keeps every reading and builds its ``energy`` and ``counters`` sections from them); it is
+re-exported here.
+
 Probes are named in a run spec (``RunSpec.probes``) and resolved in the worker by
 :func:`get_probe`: a registered name, or ``package.module:Class`` for a probe of one's own.
 """
@@ -18,58 +22,25 @@ import difflib
 import importlib
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from cnnbench.errors import BadInput
+from cnnbench.results.meters import KINDS, ProbeReading, Value
 
-KINDS = ("energy", "counters", "layers", "other")
-Value = float | int | str | bool | None
-
-
-@dataclass(frozen=True)
-class ProbeReading:
-    """What one probe saw over one window: named values (units in the names) and their source."""
-
-    probe: str
-    kind: str  # one of KINDS
-    source: str  # "rapl", "nvml", "perf", "cachegrind (simulated)", "none", ...
-    values: Mapping[str, Value] = field(default_factory=dict)
-    reason: str | None = None  # why nothing was measured (source "none"), or a caveat
-    window_s: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"probe kind {self.kind!r} is not one of {', '.join(KINDS)}")
-        if self.source == "none" and not self.reason:
-            raise ValueError("a reading with source 'none' must say why")
-
-    @classmethod
-    def unavailable(cls, probe: str, kind: str, reason: str) -> ProbeReading:
-        return cls(probe, kind, "none", {}, reason)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "probe": self.probe,
-            "kind": self.kind,
-            "source": self.source,
-            "values": dict(self.values),
-            "reason": self.reason,
-            "window_s": self.window_s,
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> ProbeReading:
-        return cls(
-            probe=str(d["probe"]),
-            kind=str(d["kind"]),
-            source=str(d["source"]),
-            values=dict(d.get("values") or {}),
-            reason=d.get("reason"),
-            window_s=d.get("window_s"),
-        )
+__all__ = [
+    "KINDS",
+    "LauncherProbe",
+    "NullProbe",
+    "Probe",
+    "ProbeReading",
+    "Value",
+    "get_probe",
+    "probe_names",
+    "probe_window",
+    "register_probe",
+]
 
 
 class Probe(ABC):
