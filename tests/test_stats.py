@@ -93,3 +93,15 @@ def test_low_min_warning() -> None:
 
 def test_too_few_samples_is_flagged() -> None:
     assert noise_warnings([1.0, 2.0]) != []
+
+
+def test_summary_of_seeded_samples_is_a_latency_section() -> None:
+    from cnnbench.results.speed import LatencyStats
+
+    samples = np.random.default_rng(42).lognormal(0.0, 0.2, 400)
+    s = summarize(samples.tolist())
+    assert s.n == 400 and s.median == pytest.approx(float(np.median(samples)))
+    assert s.p99 == pytest.approx(float(np.percentile(samples, 99)))
+    assert s.ci95[0] <= s.median <= s.ci95[1]
+    assert s.rel_half_width == pytest.approx(relative_half_width(np.sort(samples)))
+    assert LatencyStats.from_json(s.to_json()) == s
