@@ -34,7 +34,8 @@ def test_resume_skips_what_is_done_and_measures_the_rest(
     assert json.loads(Path("out.json").read_text()) == []
 
     # A larger budget is the same configuration (the hash covers identity, not budget).
-    assert main(["run", "tinynet", "-e", "torch", "--budget", "0.4", "--resume"]) == 0
+    larger = ["--budget", "0.4", "--min-samples", "5", "--threads", "1"]
+    assert main(["run", "tinynet", "-e", "torch", *larger, "--resume"]) == 0
     assert len(_runs(db)) == 1
 
     # A new engine alongside: only it is measured.

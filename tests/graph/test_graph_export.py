@@ -30,18 +30,29 @@ def test_cache_dir_follows_environment(cache: Path) -> None:
     assert cache_dir() == cache / "onnx"
 
 
-def test_second_call_reuses_the_file(cache: Path) -> None:
+def test_second_call_reuses_the_file(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cnnbench.graph.export as export
+
+    exports: list[tuple[int, ...]] = []
+    real = export.export_module
+
+    def counting_export(module, shape, path, opset=17, **kw):  # type: ignore[no-untyped-def]
+        exports.append(tuple(shape))
+        return real(module, shape, path, opset, **kw)
+
+    monkeypatch.setattr(export, "export_module", counting_export)
     build = Counting()
     first = onnx_path("tinynet", (1, 3, 32, 32), build=build)
     stamp = first.stat().st_mtime_ns
     second = onnx_path("tinynet", (1, 3, 32, 32), build=build)
-    assert second == first and build.calls == 1
+    # The module is built each time (its weights name the file), exported once.
+    assert second == first and build.calls == 2 and exports == [(1, 3, 32, 32)]
     assert second.stat().st_mtime_ns == stamp
     assert first.parent == cache / "onnx"
     # a different batch, or opset, is a different file
     batch2 = onnx_path("tinynet", (2, 3, 32, 32), build=build)
     opset13 = onnx_path("tinynet", (1, 3, 32, 32), opset=13, build=build)
-    assert len({first, batch2, opset13}) == 3 and build.calls == 3
+    assert len({first, batch2, opset13}) == 3 and len(exports) == 3
     assert onnx.load(str(opset13)).opset_import[0].version == 13
     # nothing but finished files: no temporary left behind, no external data
     assert sorted(p.name for p in (cache / "onnx").iterdir()) == sorted(
@@ -112,3 +123,25 @@ def test_failed_write_leaves_nothing(cache: Path, monkeypatch: pytest.MonkeyPatc
     with pytest.raises(OSError, match="disk full"):
         onnx_path("tinynet", (1, 3, 32, 32))
     assert list((cache / "onnx").iterdir()) == []  # no half file, no temporary
+
+
+def test_one_file_per_model_weights_shape_and_opset(cache: Path) -> None:
+    import torch
+
+    from cnnbench.graph.export import cache_key, cached_export
+    from cnnbench.graph.source import source_onnx
+    from cnnbench.models.instance import ModelInstance
+
+    seeded = onnx_path("tinynet", (1, 3, 32, 32))  # what models --detail and listings use
+    torch.manual_seed(0)  # the seed every worker builds its module under
+    module = create_model("tinynet")
+    source = source_onnx(ModelInstance("tinynet", module, (1, 3, 32, 32)))
+    assert source.path == seeded  # a run and a listing share one file
+    assert seeded.name.endswith(
+        f"_{cache_key('tinynet', source.weights_digest or '', (1, 3, 32, 32), 17)}.onnx"
+    )
+    with torch.no_grad():
+        next(module.parameters()).add_(1.0)  # other weights, same name and shape
+    other, digest = cached_export(module, "tinynet", (1, 3, 32, 32), opset=17)
+    assert other != seeded and digest != source.weights_digest
+    assert len(list((cache / "onnx").glob("*.onnx"))) == 2

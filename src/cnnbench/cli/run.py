@@ -113,7 +113,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             s = skip.spec
             err.print(
                 f"{s.model.name} on {s.target.engine} ({s.mode}): "
-                f"skipped (already measured: {skip.run_id})"
+                f"skipped (already measured: {skip.run_id})",
+                soft_wrap=True,
             )
 
         def step(message: str) -> None:

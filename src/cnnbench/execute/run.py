@@ -80,7 +80,8 @@ def execute(
 ) -> Execution:
     """Measure every spec (or, with ``resume``, every spec not yet measured here), storing each
     record as its group finishes. ``rounds`` defaults to 3 for a group of several targets."""
-    todo, skipped = list(specs), []
+    todo: list[RunSpec] = list(specs)
+    skipped: list[Skipped] = []
     if resume:
         todo, skipped = already_done(specs, store, str(env.machine["id"]))
         for skip in skipped:
