@@ -164,3 +164,31 @@ def test_a_steady_call_stops_at_the_first_check() -> None:
     r = time_calls(scripted(clock, steady()), Budget(min_samples=20), clock=clock)
     assert r.stop_reason == "ci" and len(r.samples_ns) == 20 and r.rel_half_width == 0.0
     assert r.samples_ms == [1.0] * 20
+
+
+def test_probe_window_holds_the_timed_calls_and_nothing_else() -> None:
+    from cnnbench.measure.probes.base import Probe, ProbeReading, probe_window
+
+    clock = FakeClock()
+    calls = [0]
+    durations = itertools.repeat(MS)
+
+    def call() -> None:
+        calls[0] += 1
+        clock.advance(next(durations))
+
+    class CallCounter(Probe):
+        name, kind = "calls", "counters"
+
+        def start(self) -> None:
+            self.at_start = calls[0]
+
+        def stop(self) -> ProbeReading:
+            return ProbeReading(self.name, self.kind, "test", {"calls": calls[0] - self.at_start})
+
+    window = probe_window([CallCounter()])
+    result = time_calls(call, Budget(seconds=0.05, min_samples=5), clock=clock, window=window)
+    (reading,) = window.readings
+    assert result.warmup.calls > 0
+    assert reading.values["calls"] == len(result.samples_ns)  # warm-up calls are outside
+    assert calls[0] == result.warmup.calls + len(result.samples_ns)

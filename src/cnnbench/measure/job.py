@@ -18,7 +18,13 @@ import numpy as np
 from cnnbench.errors import Unsupported
 from cnnbench.graph.export import SEED
 from cnnbench.measure.agreement import compare
-from cnnbench.measure.probes.base import Probe, ProbeReading, get_probe, probe_window
+from cnnbench.measure.probes.base import (
+    Probe,
+    ProbeReading,
+    ProbeWindow,
+    get_probe,
+    probe_window,
+)
 from cnnbench.results.effective import Effective
 from cnnbench.results.rounds import Warmup
 from cnnbench.results.sections import Cost
@@ -101,11 +107,14 @@ def _run_streams(
     prepare_s: float,
     engine_version: str | None,
     cost: dict[str, Any] | None,
+    window: ProbeWindow,
 ) -> dict[str, Any]:
     """Several requests in flight for the budget: per-request latencies and total images/s."""
     from cnnbench.measure.streams import time_streams
 
-    result = time_streams(session, inputs, spec.target.streams, spec.batch, spec.budget)
+    result = time_streams(
+        session, inputs, spec.target.streams, spec.batch, spec.budget, window=window
+    )
     return {
         "status": "ok",
         "samples_ns": list(result.latencies_ns),
@@ -171,17 +180,17 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
     prepare_s = time.perf_counter() - t_start - cost_s
     with session.context():
         if spec.target.streams > 1:
-            with probe_window(probes) as readings:
-                raw = _run_streams(
-                    session, inputs, spec, prepare_s, engine.version(), cost.to_json()
-                )
+            window = probe_window(probes)
+            raw = _run_streams(
+                session, inputs, spec, prepare_s, engine.version(), cost.to_json(), window
+            )
             result = WorkerResult.from_json(raw)
-            window_calls = None
-            if result.streams is not None and result.warmup is not None:
-                window_calls = result.warmup.calls + result.streams.completed
-            return replace(result, probes=(*unmade, *readings), window_calls=window_calls).to_json()
-        with probe_window(probes) as readings:
-            timing = time_calls(session.timed_call(inputs), spec.budget)
+            window_calls = result.streams.completed if result.streams is not None else None
+            probes_read = (*unmade, *window.readings)
+            return replace(result, probes=probes_read, window_calls=window_calls).to_json()
+        window = probe_window(probes)
+        timing = time_calls(session.timed_call(inputs), spec.budget, window=window)
+        readings = window.readings
         effective = session.effective()
         output = session.to_numpy(session.run(inputs)) if reference is not None else None
     agreement = None
@@ -198,6 +207,6 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
         cost=cost,
         agreement=agreement,
         engine_version=engine.version(),
-        window_calls=warm.calls + len(timing.samples_ns),
+        window_calls=len(timing.samples_ns),
         probes=(*unmade, *readings),
     ).to_json()

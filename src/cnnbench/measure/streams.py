@@ -20,9 +20,11 @@ requests that can be in flight at once); this module does all the measuring, wit
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,8 +80,13 @@ def time_streams(
     budget: Budget,
     *,
     clock: Clock = time.perf_counter_ns,
+    window: AbstractContextManager[object] | None = None,
 ) -> StreamsTiming:
-    """Warm up, then keep ``streams`` requests in flight for ``budget.seconds``."""
+    """Warm up, then keep ``streams`` requests in flight for ``budget.seconds``.
+
+    ``window`` (the probes' window) is entered after the warm-up has drained, right before the
+    first timed submission, and left when the last timed request has completed.
+    """
     if isinstance(streams, bool) or not isinstance(streams, int) or streams < 1:
         raise BadInput(f"streams must be a positive integer, got {streams!r}")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
@@ -87,16 +94,17 @@ def time_streams(
     with session.infer_queue(inputs, streams) as queue:
         warm = _warm_up(queue, budget.warmup_limit_s, clock)
         timed = _Recorder(queue, clock)
-        start = clock()
-        deadline = start + int(budget.seconds * 1e9)
-        submitted = 0
-        while submitted < budget.max_samples:
-            now = timed.wait_idle()
-            if now >= deadline and submitted >= budget.min_samples:
-                break
-            timed.submit(now)
-            submitted += 1
-        queue.wait_all()
+        with window if window is not None else contextlib.nullcontext():
+            start = clock()
+            deadline = start + int(budget.seconds * 1e9)
+            submitted = 0
+            while submitted < budget.max_samples:
+                now = timed.wait_idle()
+                if now >= deadline and submitted >= budget.min_samples:
+                    break
+                timed.submit(now)
+                submitted += 1
+            queue.wait_all()
     latencies = timed.latencies()
     end = max([start, *(done for _, done in timed.spans)])
     wall_s = (end - start) / 1e9

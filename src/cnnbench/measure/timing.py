@@ -10,8 +10,10 @@ The stopping rule is evaluated when n reaches ``min_samples`` and then whenever 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,10 +101,26 @@ def warm_up(
 
 
 def time_calls(
-    call: Callable[[], object], budget: Budget, *, clock: Clock = time.perf_counter_ns
+    call: Callable[[], object],
+    budget: Budget,
+    *,
+    clock: Clock = time.perf_counter_ns,
+    window: AbstractContextManager[object] | None = None,
 ) -> TimingResult:
-    """Warm up, then take timed samples until the stopping rule or the budget ends."""
+    """Warm up, then take timed samples until the stopping rule or the budget ends.
+
+    ``window`` (the probes' window) is entered after the warm-up, right before the first timed
+    call, and left right after the last one: probes see the timed calls and nothing else.
+    """
     warm = warm_up(call, budget.warmup_limit_s, clock=clock)
+    with window if window is not None else contextlib.nullcontext():
+        samples, reason, rel = _timed_samples(call, budget, clock)
+    return TimingResult(tuple(samples), warm, reason, rel)
+
+
+def _timed_samples(
+    call: Callable[[], object], budget: Budget, clock: Clock
+) -> tuple[list[int], str, float]:
     samples: list[int] = []
     append = samples.append
     min_n = budget.min_samples
@@ -132,4 +150,4 @@ def time_calls(
             break
     if reason != "ci":
         rel = relative_half_width(np.sort(np.asarray(samples, dtype=np.int64)))
-    return TimingResult(tuple(samples), warm, reason, rel)
+    return samples, reason, rel

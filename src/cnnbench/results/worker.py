@@ -38,7 +38,7 @@ class WorkerResult:
     agreement: Agreement | None = None
     engine_version: str | None = None
     affinity: tuple[int, ...] | None = None
-    window_calls: int | None = None  # calls inside the probe window (warm-up included)
+    window_calls: int | None = None  # timed calls inside the probe window (no warm-up)
     probes: tuple[ProbeReading, ...] = ()
     layers: tuple[LayerRecord, ...] = ()
 

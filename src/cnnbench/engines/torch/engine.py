@@ -114,6 +114,8 @@ class TorchSession(Session):
             "mode": f"compile(inductor, {self.cfg.compile_mode})" if self.cfg.compile else "eager",
             "memory_format": "channels_last" if self.cfg.channels_last else "contiguous",
             "aten_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            # ATen's vectorised kernels' dispatch level; oneDNN's convolutions are not read back
+            "isa": None if self._cuda else torch.backends.cpu.get_cpu_capability().lower(),
             "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
             "mkldnn_enabled": bool(torch.backends.mkldnn.is_available()),
         }

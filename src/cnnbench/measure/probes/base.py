@@ -17,12 +17,11 @@ Probes are named in a run spec (``RunSpec.probes``) and resolved in the worker b
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import importlib
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -125,34 +124,45 @@ def get_probe(ref: str) -> type[Probe] | type[LauncherProbe]:
     return cls
 
 
-@contextlib.contextmanager
-def probe_window(probes: Sequence[Probe]) -> Iterator[list[ProbeReading]]:
-    """Start every probe, run the block (the timed window), stop them in reverse order.
+class ProbeWindow:
+    """Starts every probe on entry, stops them in reverse order on exit (also on an error).
 
-    The yielded list is filled when the block ends. A probe that fails to start or stop gives
-    a reading with source ``none`` and the error, and the measurement goes on.
+    ``readings`` (also what ``with`` gives) is filled on exit, in the probes' order. A probe that
+    fails to start or stop gives a reading with source ``none`` and the error; the measurement
+    goes on. The window can be made before it is entered, so a timing loop can enter it right
+    before its first timed call.
     """
-    readings: list[ProbeReading] = []
-    started: list[Probe] = []
-    failed: dict[int, str] = {}
-    for i, probe in enumerate(probes):
-        try:
-            probe.start()
-            started.append(probe)
-        except Exception as exc:
-            failed[i] = f"start failed: {type(exc).__name__}: {exc}"
-    try:
-        yield readings
-    finally:
-        stopped: dict[int, ProbeReading] = {}
-        for probe in reversed(started):
-            i = next(j for j, p in enumerate(probes) if p is probe)
+
+    def __init__(self, probes: Sequence[Probe]) -> None:
+        self.probes = list(probes)
+        self.readings: list[ProbeReading] = []
+        self._started: list[int] = []
+        self._failed: dict[int, str] = {}
+
+    def __enter__(self) -> list[ProbeReading]:
+        for i, probe in enumerate(self.probes):
             try:
-                stopped[i] = probe.stop()
+                probe.start()
+                self._started.append(i)
             except Exception as exc:
-                failed[i] = f"stop failed: {type(exc).__name__}: {exc}"
-        for i, probe in enumerate(probes):
+                self._failed[i] = f"start failed: {type(exc).__name__}: {exc}"
+        return self.readings
+
+    def __exit__(self, *exc: object) -> None:
+        stopped: dict[int, ProbeReading] = {}
+        for i in reversed(self._started):
+            try:
+                stopped[i] = self.probes[i].stop()
+            except Exception as err:
+                self._failed[i] = f"stop failed: {type(err).__name__}: {err}"
+        for i, probe in enumerate(self.probes):
             if i in stopped:
-                readings.append(stopped[i])
+                self.readings.append(stopped[i])
             else:
-                readings.append(ProbeReading.unavailable(probe.name, probe.kind, failed[i]))
+                reason = self._failed.get(i, "the window was never entered")
+                self.readings.append(ProbeReading.unavailable(probe.name, probe.kind, reason))
+
+
+def probe_window(probes: Sequence[Probe]) -> ProbeWindow:
+    """A :class:`ProbeWindow` over ``probes`` (``with probe_window(p) as readings: ...``)."""
+    return ProbeWindow(probes)
