@@ -126,7 +126,9 @@ def test_run_records_carry_cost_and_roofline(tmp_path: Path) -> None:
     line = rec["roofline"]
     assert line["bound"] in ("compute", "memory")
     assert line["achieved_gflops"] == pytest.approx(2 * 272_544 * rec["throughput_ips"] / 1e9)
-    assert 0 < line["fraction_of_peak"] < 1
+    # One thread against a 2-thread peak of 100 GFLOP/s: scaled to 50 and labelled estimated.
+    assert line["peak_gflops"] == pytest.approx(50.0)
+    assert line["fraction_of_peak"] == pytest.approx(line["achieved_gflops"] / 50.0)
 
 
 def test_models_json_counts_with_the_cost_model(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,9 +16,12 @@ def _spec(**target: object) -> RunSpec:
 
 
 def test_hash_is_stable_and_known() -> None:
-    # A frozen value: changing the canonical form would orphan every stored run.
-    assert _spec().spec_hash() == _spec().spec_hash()
-    assert len(_spec().spec_hash()) == 20
+    # Frozen values: changing the canonical form would orphan every stored run.
+    assert _spec().spec_hash() == "9239a779fa12c9b5f03b"
+    configured = _spec(threads=2, cores=(1, 0), isa="avx2", options=(("compile", "1"),))
+    assert configured.spec_hash() == "e028027e01bfe1e2ed47"
+    probed = RunSpec(ModelRef("resnet18"), (3, 224, 224), 1, Target("torch"), probes=("null",))
+    assert probed.spec_hash() == "c3471d7f6c392d9b4590"  # probes join the identity when named
     identity = {
         "model": "resnet18",
         "input_shape": [3, 224, 224],

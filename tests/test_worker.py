@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from cnnbench.measure.isolation import run_worker, worker_env
@@ -23,13 +21,18 @@ def test_ok_result_and_environment_reach_the_child() -> None:
     assert out.result["affinity"] == [0]
 
 
-def test_inherited_caps_are_removed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_inherited_caps_are_removed_and_threads_set_only_when_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "SSE41")
+    monkeypatch.setenv("OV_CPU_MAX_ISA", "SSE41")
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
     env = worker_env(None, None)
-    assert "ONEDNN_MAX_CPU_ISA" not in env
-    assert "OMP_NUM_THREADS" not in env or env["OMP_NUM_THREADS"] == os.environ.get(
-        "OMP_NUM_THREADS"
-    )
+    assert "ONEDNN_MAX_CPU_ISA" not in env and "OV_CPU_MAX_ISA" not in env
+    assert env["OMP_NUM_THREADS"] == "7"  # not asked: the user's own setting stays
+    capped = worker_env(3, "avx2")
+    assert capped["OMP_NUM_THREADS"] == capped["MKL_NUM_THREADS"] == "3"
+    assert capped["ONEDNN_MAX_CPU_ISA"] == capped["OV_CPU_MAX_ISA"] == "AVX2"
 
 
 @pytest.mark.parametrize(("entry", "signame"), [("segfault", "SIGSEGV"), ("abort", "SIGABRT")])
@@ -55,7 +58,7 @@ def test_unrequested_sigkill_is_oom() -> None:
 def test_hang_is_timeout_and_killed() -> None:
     out = _run("hang", timeout_s=3)
     assert out.status == "timeout"
-    assert 3 <= out.wall_s < 30
+    assert out.wall_s >= 3  # not killed before its timeout
     assert "3 s timeout" in (out.error or "")
 
 
