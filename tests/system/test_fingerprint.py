@@ -7,7 +7,7 @@ from pathlib import Path
 from cnnbench.measure.probes.status import perf_status, rapl_status
 from cnnbench.system.fingerprint import collect, machine_id, parse_nvidia_smi
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 XEON = FIXTURES / "xeon"
 
 

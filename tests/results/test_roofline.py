@@ -1,0 +1,79 @@
+"""Roofline arithmetic: bound, fraction of peak, thread scaling, explicit absences."""
+
+from __future__ import annotations
+
+import pytest
+
+from cnnbench.results.roofline import roofline
+
+PEAKS = [
+    {
+        "kind": "compute",
+        "precision": "fp32",
+        "value": 100.0,
+        "unit": "GFLOP/s",
+        "threads": 2,
+        "method": "torch.mm 2048x2048",
+    },
+    {
+        "kind": "memory",
+        "precision": "-",
+        "value": 20.0,
+        "unit": "GB/s",
+        "threads": 2,
+        "method": "copy of 512 MiB",
+    },
+]
+
+
+def test_compute_bound_network() -> None:
+    # 8 GFLOP per image at 5 images/s = 40 GFLOP/s; intensity 8e9 / 1e8 B = 80 > ridge 5.
+    r = roofline(
+        flops_per_image=8e9,
+        bytes_per_image=1e8,
+        images_per_s=5,
+        precision="fp32",
+        threads=2,
+        peaks=PEAKS,
+    )
+    assert r.achieved_gflops == pytest.approx(40)
+    assert r.fraction_of_peak == pytest.approx(0.4)
+    assert r.ridge_point == pytest.approx(5)
+    assert r.bound == "compute" and r.attainable_gflops == 100
+    assert r.source.startswith("measured")
+
+
+def test_memory_bound_network_and_thread_scaling() -> None:
+    r = roofline(
+        flops_per_image=1e6,
+        bytes_per_image=1e6,
+        images_per_s=1000,
+        precision="fp32",
+        threads=1,
+        peaks=PEAKS,
+    )
+    assert r.bound == "memory"
+    assert r.peak_gflops == pytest.approx(50)  # scaled 2 -> 1 thread, and it says so
+    assert r.source.startswith("estimated")
+    assert r.attainable_gflops == pytest.approx(20)  # intensity 1 x 20 GB/s
+
+
+def test_missing_peaks_or_precision_is_explicit() -> None:
+    none = roofline(
+        flops_per_image=1e9,
+        bytes_per_image=1e8,
+        images_per_s=1,
+        precision="fp32",
+        threads=2,
+        peaks=[],
+    )
+    assert none.source == "none" and "info --peaks" in none.reason
+    bf16 = roofline(
+        flops_per_image=1e9,
+        bytes_per_image=1e8,
+        images_per_s=1,
+        precision="bf16",
+        threads=2,
+        peaks=PEAKS,
+    )
+    assert "no bf16 peak" in bf16.source

@@ -1,0 +1,43 @@
+"""Schema migration: a version-1 store gains the peaks table and keeps its runs."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from cnnbench.store.sqlite import SCHEMA_V1, Store
+
+PEAKS = [
+    {
+        "kind": "compute",
+        "precision": "fp32",
+        "value": 100.0,
+        "unit": "GFLOP/s",
+        "threads": 2,
+        "method": "torch.mm 2048x2048",
+    },
+    {
+        "kind": "memory",
+        "precision": "-",
+        "value": 20.0,
+        "unit": "GB/s",
+        "threads": 2,
+        "method": "copy of 512 MiB",
+    },
+]
+
+
+def test_v1_store_migrates_to_v2_and_keeps_its_runs(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA_V1)
+    conn.execute("PRAGMA application_id = 1668181602")
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO machines VALUES ('m1', '{\"id\": \"m1\"}', '2026-01-01T00:00:00')")
+    conn.commit()
+    conn.close()
+    with Store(path) as store:
+        assert store.machines() == [{"id": "m1"}]
+        store.save_peaks({"id": "m1"}, PEAKS, "2026-01-02T00:00:00")
+        assert [p["kind"] for p in store.peaks("m1")] == ["compute", "memory"]
+        assert store.peaks("other") == []
