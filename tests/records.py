@@ -1,16 +1,47 @@
-"""Result records built from seeded synthetic samples, for store and exchange tests."""
+"""Shared test data: records from seeded synthetic samples, quick specs, fixed peaks."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from cnnbench.measure.records import Environment
 from cnnbench.measure.stats import summarize
 from cnnbench.results.effective import Effective
 from cnnbench.results.record import ResultRecord
 from cnnbench.results.sections import Cost
-from cnnbench.spec import ModelRef, RunSpec, Target
+from cnnbench.spec import Budget, ModelRef, RunSpec, Target
+from cnnbench.system.fingerprint import collect, software_versions
 
 MACHINE = {"id": "m0000000000000001", "cpu_model": "Test CPU", "logical_cores": 2}
+QUICK = Budget(seconds=0.2, min_samples=4, warmup_max_s=0.1)
+PEAKS = [
+    {
+        "kind": "compute",
+        "precision": "fp32",
+        "value": 100.0,
+        "unit": "GFLOP/s",
+        "threads": 2,
+        "method": "torch.mm 2048x2048",
+    },
+    {
+        "kind": "memory",
+        "precision": "-",
+        "value": 20.0,
+        "unit": "GB/s",
+        "threads": 2,
+        "method": "copy of 512 MiB",
+    },
+]
+
+
+def this_machine() -> Environment:
+    """The real fingerprint and versions of this machine, as a run would record them."""
+    return Environment(collect(), software_versions())
+
+
+def quick_spec(**target: object) -> RunSpec:
+    """tinynet at 32x32 on torch with a short budget; ``target`` sets the Target's fields."""
+    return RunSpec(ModelRef("tinynet"), (3, 32, 32), 1, Target("torch", **target), budget=QUICK)  # type: ignore[arg-type]
 
 
 def make_record(

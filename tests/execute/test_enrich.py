@@ -9,26 +9,8 @@ import pytest
 
 from cnnbench.cli.main import main
 from cnnbench.store.sqlite import Store
+from records import PEAKS
 from torch_count import torch_count
-
-PEAKS = [
-    {
-        "kind": "compute",
-        "precision": "fp32",
-        "value": 100.0,
-        "unit": "GFLOP/s",
-        "threads": 2,
-        "method": "torch.mm 2048x2048",
-    },
-    {
-        "kind": "memory",
-        "precision": "-",
-        "value": 20.0,
-        "unit": "GB/s",
-        "threads": 2,
-        "method": "copy of 512 MiB",
-    },
-]
 
 
 def test_run_records_carry_cost_and_roofline(tmp_path: Path) -> None:

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 from cnnbench.execute.executors.local import LocalExecutor
 from cnnbench.execute.sweep import (
-    Environment,
     batch_ladder,
     measure_latency_group,
     round_budget,
 )
-from cnnbench.spec import Budget, ModelRef, RunSpec, Target
-from cnnbench.system.fingerprint import collect, software_versions
-
-QUICK = Budget(seconds=0.2, min_samples=4, warmup_max_s=0.1)
-
-
-def _env() -> Environment:
-    return Environment(collect(), software_versions())
-
-
-def _spec(**target: object) -> RunSpec:
-    return RunSpec(ModelRef("tinynet"), (3, 32, 32), 1, Target("torch", **target), budget=QUICK)  # type: ignore[arg-type]
+from cnnbench.spec import Budget
+from records import QUICK, quick_spec, this_machine
 
 
 def test_engines_of_a_comparison_run_interleaved_in_rounds() -> None:
-    a, b = _spec(threads=1), _spec(threads=2)
-    ra, rb = measure_latency_group([a, b], _env(), LocalExecutor(), rounds=2)
+    a, b = quick_spec(threads=1), quick_spec(threads=2)
+    ra, rb = measure_latency_group([a, b], this_machine(), LocalExecutor(), rounds=2)
     assert ra.status == rb.status == "ok"
     starts_a = [r.started_s for r in ra.timing.rounds]
     starts_b = [r.started_s for r in rb.timing.rounds]
@@ -37,8 +26,8 @@ def test_engines_of_a_comparison_run_interleaved_in_rounds() -> None:
 
 
 def test_a_failed_configuration_is_not_retried_and_the_others_go_on() -> None:
-    good, bad = _spec(threads=1), _spec(threads=1, precision="int8")
-    rg, rb = measure_latency_group([good, bad], _env(), LocalExecutor(), rounds=2)
+    good, bad = quick_spec(threads=1), quick_spec(threads=1, precision="int8")
+    rg, rb = measure_latency_group([good, bad], this_machine(), LocalExecutor(), rounds=2)
     assert rg.status == "ok" and len(rg.timing.rounds) == 2
     assert rb.status == "unsupported" and "round 1" in (rb.error or "")
 

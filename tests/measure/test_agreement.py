@@ -6,27 +6,17 @@ import numpy as np
 
 from cnnbench.execute.executors.local import LocalExecutor
 from cnnbench.execute.sweep import (
-    Environment,
     measure_latency_group,
 )
 from cnnbench.measure.agreement import compare, drift_warning
-from cnnbench.spec import Budget, ModelRef, RunSpec, Target
-from cnnbench.system.fingerprint import collect, software_versions
-
-QUICK = Budget(seconds=0.2, min_samples=4, warmup_max_s=0.1)
-
-
-def _env() -> Environment:
-    return Environment(collect(), software_versions())
-
-
-def _spec(**target: object) -> RunSpec:
-    return RunSpec(ModelRef("tinynet"), (3, 32, 32), 1, Target("torch", **target), budget=QUICK)  # type: ignore[arg-type]
+from records import quick_spec, this_machine
 
 
 def test_torch_fp32_agrees_with_its_reference_and_bf16_drifts_within_tolerance() -> None:
     fp32, bf16 = measure_latency_group(
-        [_spec(threads=1), _spec(threads=1, precision="bf16")], _env(), LocalExecutor()
+        [quick_spec(threads=1), quick_spec(threads=1, precision="bf16")],
+        this_machine(),
+        LocalExecutor(),
     )
     assert fp32.agreement is not None and fp32.agreement.max_abs_err is not None
     assert fp32.agreement.max_abs_err < 1e-5

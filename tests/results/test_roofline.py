@@ -5,25 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cnnbench.results.roofline import roofline
-
-PEAKS = [
-    {
-        "kind": "compute",
-        "precision": "fp32",
-        "value": 100.0,
-        "unit": "GFLOP/s",
-        "threads": 2,
-        "method": "torch.mm 2048x2048",
-    },
-    {
-        "kind": "memory",
-        "precision": "-",
-        "value": 20.0,
-        "unit": "GB/s",
-        "threads": 2,
-        "method": "copy of 512 MiB",
-    },
-]
+from records import PEAKS
 
 
 def test_compute_bound_network() -> None:

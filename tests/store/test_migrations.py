@@ -6,25 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from cnnbench.store.sqlite import SCHEMA_V1, Store
-
-PEAKS = [
-    {
-        "kind": "compute",
-        "precision": "fp32",
-        "value": 100.0,
-        "unit": "GFLOP/s",
-        "threads": 2,
-        "method": "torch.mm 2048x2048",
-    },
-    {
-        "kind": "memory",
-        "precision": "-",
-        "value": 20.0,
-        "unit": "GB/s",
-        "threads": 2,
-        "method": "copy of 512 MiB",
-    },
-]
+from records import PEAKS
 
 
 def test_v1_store_migrates_to_v2_and_keeps_its_runs(tmp_path: Path) -> None:
