@@ -9,7 +9,6 @@ from the graph cost model of the very ONNX file the ONNX engines run, outside th
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +20,13 @@ from cnnbench.measure.agreement import compare
 from cnnbench.measure.probes.base import (
     Probe,
     ProbeReading,
-    ProbeWindow,
     get_probe,
     probe_window,
 )
 from cnnbench.results.effective import Effective
 from cnnbench.results.rounds import Warmup
 from cnnbench.results.sections import Cost
+from cnnbench.results.speed import Streams
 from cnnbench.results.worker import WorkerResult
 from cnnbench.spec import RunSpec
 from cnnbench.system.fingerprint import parse_cpuinfo
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
 INPUT_SEED = 0
 COST_SOURCE = "cnnbench.graph ONNX cost model (BatchNorm folded by the exporter)"
 COST_REASON_LIMIT = 500
+STREAMS_METHOD = "requests in flight (engine's infer queue: its asynchronous API or threads)"
 
 
 def worker_cost(instance: ModelInstance) -> Cost:
@@ -100,40 +100,6 @@ def check_isa_on_machine(isa: str | None) -> None:
         raise Unsupported(f"ISA cap {isa}: this CPU lacks {', '.join(missing)}")
 
 
-def _run_streams(
-    session: Any,
-    inputs: Any,
-    spec: RunSpec,
-    prepare_s: float,
-    engine_version: str | None,
-    cost: dict[str, Any] | None,
-    window: ProbeWindow,
-) -> dict[str, Any]:
-    """Several requests in flight for the budget: per-request latencies and total images/s."""
-    from cnnbench.measure.streams import time_streams
-
-    result = time_streams(
-        session, inputs, spec.target.streams, spec.batch, spec.budget, window=window
-    )
-    return {
-        "status": "ok",
-        "samples_ns": list(result.latencies_ns),
-        "warmup": result.warmup.to_dict(),
-        "stop_reason": "budget",
-        "prepare_s": prepare_s,
-        "streams": {
-            "method": "requests in flight (engine's infer queue: its asynchronous API or threads)",
-            "requests_in_flight": result.requests_in_flight,
-            "completed": result.completed,
-            "seconds": result.seconds,
-            "images_per_s": result.images_per_s,
-        },
-        "effective": session.effective(),
-        "cost": cost,
-        "engine_version": engine_version,
-    }
-
-
 def _first_output(out: Any) -> Any:
     return out[0] if isinstance(out, tuple | list) else out
 
@@ -144,6 +110,7 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from cnnbench.engines import get_engine
+    from cnnbench.measure.streams import time_streams
     from cnnbench.measure.timing import time_calls
     from cnnbench.models import create_model, get_model_info
     from cnnbench.models.instance import ModelInstance
@@ -178,35 +145,43 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
     session = engine.prepare(instance, spec.target)
     inputs = session.make_inputs(array)
     prepare_s = time.perf_counter() - t_start - cost_s
+    window = probe_window(probes)
+    streams = None
     with session.context():
         if spec.target.streams > 1:
-            window = probe_window(probes)
-            raw = _run_streams(
-                session, inputs, spec, prepare_s, engine.version(), cost.to_json(), window
+            timed = time_streams(
+                session, inputs, spec.target.streams, spec.batch, spec.budget, window=window
             )
-            result = WorkerResult.from_json(raw)
-            window_calls = result.streams.completed if result.streams is not None else None
-            probes_read = (*unmade, *window.readings)
-            return replace(result, probes=probes_read, window_calls=window_calls).to_json()
-        window = probe_window(probes)
-        timing = time_calls(session.timed_call(inputs), spec.budget, window=window)
-        readings = window.readings
+            samples, warm = timed.latencies_ns, timed.warmup
+            stop_reason = "max_samples" if timed.completed >= spec.budget.max_samples else "budget"
+            rel_half_width = None  # computed from the merged samples by the parent
+            streams = Streams(
+                STREAMS_METHOD,
+                timed.requests_in_flight,
+                timed.completed,
+                timed.seconds,
+                timed.images_per_s,
+            )
+        else:
+            timing = time_calls(session.timed_call(inputs), spec.budget, window=window)
+            samples, warm = timing.samples_ns, timing.warmup
+            stop_reason, rel_half_width = timing.stop_reason, timing.rel_half_width
         effective = session.effective()
         output = session.to_numpy(session.run(inputs)) if reference is not None else None
     agreement = None
     if reference is not None and output is not None:
         agreement = compare(reference, output, spec.target.precision)
-    warm = timing.warmup
     return WorkerResult(
-        samples_ns=tuple(timing.samples_ns),
+        samples_ns=tuple(samples),
         warmup=Warmup(warm.calls, warm.seconds, warm.settled),
-        stop_reason=timing.stop_reason,
-        rel_half_width=timing.rel_half_width,
+        stop_reason=stop_reason,
+        rel_half_width=rel_half_width,
         prepare_s=prepare_s,
+        streams=streams,
         effective=Effective.from_json(effective),
         cost=cost,
         agreement=agreement,
         engine_version=engine.version(),
-        window_calls=len(timing.samples_ns),
-        probes=(*unmade, *readings),
+        window_calls=len(samples),
+        probes=(*unmade, *window.readings),
     ).to_json()
