@@ -74,3 +74,14 @@ def torch_isa(payload: dict[str, Any]) -> dict[str, Any]:
         Target("torch", isa=payload["isa"]),
     )
     return session.effective()
+
+
+def spawn_and_crash(payload: dict[str, Any]) -> dict[str, Any]:
+    """Start a grandchild in the worker's process group, record its pid, then segfault."""
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "3600"])
+    with open(payload["pid_file"], "w") as fh:
+        fh.write(str(child.pid))
+    os.kill(os.getpid(), signal.SIGSEGV)
+    return {}

@@ -17,13 +17,15 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    from cnnbench.execute.costing import summaries
     from cnnbench.graph.summary import summary_row
-    from cnnbench.models import get_model_info, list_models
+    from cnnbench.models import list_models
     from cnnbench.report.listings import models_table
 
     if args.detail:
-        return _model_detail(args, get_model_info(args.detail, shape_arg(args.input_shape)))
-    rows = [summary_row(i) for i in list_models(args.family)]
+        return _model_detail(args)
+    infos = list_models(args.family)
+    rows = [summary_row(i, s) for i, s in zip(infos, summaries(infos), strict=True)]
     if args.json:
         emit_json(rows, args.json)
     else:
@@ -31,14 +33,11 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model_detail(args: argparse.Namespace, info: Any) -> int:
-    from cnnbench.graph import model_cost, network_cost
+def _model_detail(args: argparse.Namespace) -> int:
+    from cnnbench.execute.costing import detail_cost
     from cnnbench.report.listings import detail_json, layer_tables
 
-    if info.onnx_path is not None:
-        cost = network_cost(info.onnx_path)
-    else:
-        cost = model_cost(info.name, info.input_shape, 1)
+    cost = detail_cost(args.detail, shape_arg(args.input_shape))  # exported in a worker
     if args.json:
         emit_json(detail_json(cost), args.json)
         return 0

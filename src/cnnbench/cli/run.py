@@ -85,6 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         input_shape=shape_arg(args.input_shape),
         budget=budget,
         probes=tuple(args.probe or ()),
+        resolve_timeout_s=args.timeout,
     )
     specs = plan(req)
     if args.json:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from cnnbench.engines import get_engine, installed_engines
 from cnnbench.errors import BadInput
-from cnnbench.measure.probes.base import get_probe
-from cnnbench.models import get_model_info
+from cnnbench.execute.resolve import resolve_models
+from cnnbench.measure.probes.base import check_probe_ref
 from cnnbench.spec import MODES, Budget, ModelRef, RunSpec, Target
 from cnnbench.system.isa import get_cap
 
@@ -65,17 +65,19 @@ class RunRequest:
     input_shape: tuple[int, ...] | None = None
     budget: Budget = field(default_factory=Budget)
     probes: tuple[str, ...] = ()
+    resolve_timeout_s: float | None = None  # for resolving outside models in a worker
 
 
 def plan(req: RunRequest) -> list[RunSpec]:
     """Validated specs, ordered model x mode x engine."""
-    infos = [get_model_info(m, req.input_shape) for m in req.models]
     engines = resolve_engines(req.engines)
     modes = resolve_modes(req.modes)
     if req.isa is not None:
         get_cap(req.isa)
     for probe in req.probes:
-        get_probe(probe)  # unknown -> BadInput, before anything runs
+        check_probe_ref(probe)  # unknown -> BadInput, before anything runs
+    # Last: a reference to outside code is resolved in a worker (seconds).
+    infos = resolve_models(req.models, req.input_shape, timeout_s=req.resolve_timeout_s)
     specs = []
     for info in infos:
         for mode in modes:

@@ -54,12 +54,9 @@ def _summary_path(info: ModelInfo) -> Path:
 
 def model_summary(info: ModelInfo) -> ModelSummary:
     """The cost model's figures for one model at batch 1 (cached on disk)."""
-    path = _summary_path(info)
-    if path.is_file():
-        try:
-            return ModelSummary(**json.loads(path.read_text()))
-        except (ValueError, TypeError):
-            pass  # a damaged cache file is recomputed
+    cached = cached_summary(info)
+    if cached is not None:
+        return cached  # a damaged cache file reads as None and is recomputed
     if info.onnx_path is not None:
         from cnnbench.graph.cost import network_cost
 
@@ -77,13 +74,12 @@ def model_summary(info: ModelInfo) -> ModelSummary:
         fc_layers=sum(t == "fc" for t in types),
         uncounted_ops=len(cost.uncounted),
     )
-    atomic_write(path, json.dumps(asdict(summary)))
+    atomic_write(_summary_path(info), json.dumps(asdict(summary)))
     return summary
 
 
-def summary_row(info: ModelInfo) -> dict[str, object]:
+def summary_row(info: ModelInfo, s: ModelSummary) -> dict[str, object]:
     """One row of ``cnnbench models --json``."""
-    s = model_summary(info)
     return {
         "name": info.name,
         "family": info.family,
@@ -97,3 +93,43 @@ def summary_row(info: ModelInfo) -> dict[str, object]:
         "uncounted_ops": s.uncounted_ops,
         "description": info.description,
     }
+
+
+def cached_summary(info: ModelInfo) -> ModelSummary | None:
+    """The cached summary of ``info``, or None when it has not been computed yet."""
+    path = _summary_path(info)
+    if not path.is_file():
+        return None
+    try:
+        return ModelSummary(**json.loads(path.read_text()))
+    except (ValueError, TypeError):
+        return None
+
+
+def summaries_entry(payload: dict[str, object]) -> dict[str, object]:
+    """Worker entry: compute (and cache) the summaries of the named models."""
+    from cnnbench.models import get_model_info
+
+    names = payload.get("names")
+    if not isinstance(names, list):
+        raise TypeError("payload 'names' must be a list")
+    return {"summaries": {n: asdict(model_summary(get_model_info(str(n)))) for n in names}}
+
+
+def export_entry(payload: dict[str, object]) -> dict[str, object]:
+    """Worker entry: the ONNX file of one model at batch 1 (exported and cached here, where
+    the model's own code may run), for ``models --detail``."""
+    from cnnbench.errors import BadInput
+    from cnnbench.graph.export import onnx_path
+    from cnnbench.models import get_model_info
+
+    shape = payload.get("input_shape")
+    try:
+        info = get_model_info(
+            str(payload["ref"]), tuple(shape) if isinstance(shape, list) else None
+        )
+    except BadInput as exc:
+        return {"bad_input": str(exc)}
+    if info.onnx_path is not None:
+        return {"name": info.name, "path": str(info.onnx_path)}
+    return {"name": info.name, "path": str(onnx_path(info.name, (1, *info.input_shape)))}

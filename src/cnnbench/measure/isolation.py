@@ -14,14 +14,16 @@ the worker has ended; its reading comes back in :attr:`WorkerOutcome.probe_readi
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from typing import Any
 from cnnbench.measure.probes.base import LauncherProbe, ProbeReading
 from cnnbench.system.isa import cap_env
 
+SCRATCH_PREFIX = "cnnbench-worker-"  # then the parent's pid: stale folders can be told apart
 THREAD_VARS = (
     "OMP_NUM_THREADS",
     "MKL_NUM_THREADS",
@@ -104,11 +107,17 @@ def run_worker(
     launchers: Sequence[LauncherProbe] = (),
 ) -> WorkerOutcome:
     """Run ``entry(payload)`` in ``python -m cnnbench.measure.worker`` and classify its end."""
-    with tempfile.TemporaryDirectory(prefix="cnnbench-worker-") as tmp:
+    sweep_stale_scratch()
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as tmp:
         tmpdir = Path(tmp)
         job_path, result_path = tmpdir / "job.json", tmpdir / "result.json"
         out_path, err_path = tmpdir / "stdout", tmpdir / "stderr"
-        job = {"entry": entry, "payload": payload, "cores": list(cores) if cores else None}
+        job = {
+            "entry": entry,
+            "payload": payload,
+            "cores": list(cores) if cores else None,
+            "parent_pid": os.getpid(),
+        }
         job_path.write_text(json.dumps(job))
         prefix: list[str] = []
         probe_dirs = []
@@ -136,11 +145,15 @@ def run_worker(
                 stderr=err,
                 env=worker_env(threads, isa, env_extra),
                 start_new_session=True,
+                preexec_fn=_die_with_parent(os.getpid()),
             )
             try:
                 proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
                 timed_out = True
+            finally:
+                # Whatever happened (a timeout, a crash, Ctrl-C in the parent): nothing of the
+                # worker's process group outlives this call.
                 _kill_group(proc)
         wall = time.perf_counter() - start
         stderr_tail = _tail(err_path)
@@ -203,6 +216,58 @@ def _classify_death(rc: int | None, wall: float, stderr_tail: str) -> WorkerOutc
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
+    """SIGKILL the worker's process group (the worker, and anything it started that stayed in
+    its group), then reap the worker."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+
+
+def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
+    """Ask Linux to send ``sig`` to this process when its parent dies (False elsewhere)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None]:
+    """The child's first act after fork: die with the parent, even if it is already gone."""
+
+    def preexec() -> None:
+        set_parent_death_signal()
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+_swept = False
+
+
+def sweep_stale_scratch() -> None:
+    """Remove scratch folders of workers whose parent process is gone (a parent killed with
+    SIGKILL cannot clean up; its workers died with it). Runs once per parent process."""
+    global _swept
+    if _swept:
+        return
+    _swept = True
+    for path in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        owner = path.name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
+        if not owner.isdigit() or _alive(int(owner)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

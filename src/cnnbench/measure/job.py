@@ -82,6 +82,9 @@ def window_probes(names: tuple[str, ...]) -> tuple[list[Probe], list[ProbeReadin
     for name in names:
         cls = get_probe(name)
         if not issubclass(cls, Probe):
+            if ":" in name:  # an outside class cannot wrap the worker: that runs in the parent
+                reason = "a launcher probe must be registered; outside classes run in the worker"
+                failed.append(ProbeReading.unavailable(cls.name, cls.kind, reason))
             continue
         try:
             probes.append(cls())

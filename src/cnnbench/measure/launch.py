@@ -22,9 +22,15 @@ def default_timeout_s(spec: RunSpec) -> float:
 
 
 def launcher_probes(spec: RunSpec) -> list[LauncherProbe]:
-    """The spec's probes that wrap the worker process (the others run inside it)."""
+    """The spec's probes that wrap the worker process (the others run inside it).
+
+    Launcher probes run in the parent, so only registered ones qualify: a ``module:Class``
+    probe of one's own is imported in the worker alone, as a window probe.
+    """
     out: list[LauncherProbe] = []
     for ref in spec.probes:
+        if ":" in ref:
+            continue
         cls = get_probe(ref)
         if issubclass(cls, LauncherProbe):
             out.append(cls())

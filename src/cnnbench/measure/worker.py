@@ -52,6 +52,10 @@ def main(argv: list[str]) -> int:
     job_path, result_path = argv
     with open(job_path) as fh:
         job = json.load(fh)
+    # Die with the parent even when a launcher (perf stat) stands between us.
+    from cnnbench.measure.isolation import set_parent_death_signal
+
+    set_parent_death_signal()
     cores = job.get("cores")
     if cores:
         os.sched_setaffinity(0, cores)

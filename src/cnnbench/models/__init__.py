@@ -4,8 +4,16 @@ from cnnbench.models._registry import (
     ModelInfo,
     create_model,
     get_model_info,
+    is_builtin_ref,
     list_models,
     register_model,
 )
 
-__all__ = ["ModelInfo", "create_model", "get_model_info", "list_models", "register_model"]
+__all__ = [
+    "ModelInfo",
+    "create_model",
+    "get_model_info",
+    "is_builtin_ref",
+    "list_models",
+    "register_model",
+]

@@ -105,6 +105,17 @@ def get_model_info(ref: str, input_shape: tuple[int, ...] | None = None) -> Mode
     return info
 
 
+def is_builtin_ref(ref: str) -> bool:
+    """Whether ``ref`` names the project's own code (a zoo network or a design pattern), which
+    may be resolved in the parent; every other reference (a factory, an ONNX file, a hub name)
+    runs or parses code from outside and is resolved in a worker."""
+    from cnnbench.models import patterns
+
+    _load_builtin()
+    ref = ref.strip()
+    return ref.lower() in _REGISTRY or ref.lower().startswith(patterns.PREFIX)
+
+
 def create_model(ref: str, **kwargs: Any) -> nn.Module:
     """Build the model ``ref`` names in evaluation mode.
 

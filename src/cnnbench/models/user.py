@@ -191,6 +191,11 @@ def _import(module: str, ref: str) -> Any:
         return importlib.import_module(module)
     except ImportError as exc:
         raise BadInput(f"{ref}: cannot import {module!r} ({exc})") from None
+    except SyntaxError as exc:  # the file cannot even be compiled: nothing of it ran
+        where = f"{Path(exc.filename or '').name}:{exc.lineno}" if exc.filename else "?"
+        raise BadInput(
+            f"{ref}: cannot import {module!r} (SyntaxError at {where}: {exc.msg})"
+        ) from None
     finally:
         sys.path[:] = saved
 

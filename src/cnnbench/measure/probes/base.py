@@ -105,6 +105,20 @@ def probe_names() -> list[str]:
     return sorted(_PROBES)
 
 
+def check_probe_ref(ref: str) -> None:
+    """Check a probe reference in the parent without importing anything from outside: a
+    registered name, or the ``package.module:Class`` form (resolved in the worker only)."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise BadInput("a probe name must be a non-empty string")
+    if ":" in ref:
+        module_name, _, attr = ref.partition(":")
+        parts = [*module_name.split("."), attr]
+        if not all(part.isidentifier() for part in parts):
+            raise BadInput(f"probe {ref!r}: expected a registered name or package.module:Class")
+        return
+    get_probe(ref)
+
+
 def get_probe(ref: str) -> type[Probe] | type[LauncherProbe]:
     """A registered probe by name, or ``package.module:Class``; unknown names are BadInput."""
     if ":" in ref:
