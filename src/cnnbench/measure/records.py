@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from cnnbench.errors import BadInput
 from cnnbench.measure.agreement import drift_warning
 from cnnbench.measure.isolation import WorkerOutcome
+from cnnbench.measure.phases import find_phases, phase_warning
 from cnnbench.measure.stats import noise_warnings, relative_half_width, summarize
 from cnnbench.results._json import JsonDict
 from cnnbench.results.effective import Effective
@@ -142,6 +143,7 @@ def merge_outcomes(
     else:
         rounds = (replace(rounds[0], rel_half_width=rel),)  # one round: the flat timing layout
     for extra in (
+        phase_warning(find_phases(samples_ms), stats.median),
         drift_warning(first.agreement, spec.target.precision),
         isa_warning(first.effective, spec.target.isa),
     ):
