@@ -243,3 +243,5 @@ def test_dynamic_batch_is_uncounted_not_zero() -> None:
     conv = only(cost, "Conv")
     assert conv.macs is None and "shape unknown" in (conv.uncounted_reason or "")
     assert cost.uncounted == ("Conv",) and conv.params == 3 * 2 * 9
+    assert cost.shapes == "partial" and not cost.complete and cost.uncounted_nodes == 1
+    assert "no static shape to run the graph at" in (cost.shapes_note or "")

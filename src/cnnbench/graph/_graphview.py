@@ -1,4 +1,8 @@
-"""A read-only view of a shape-inferred ONNX graph: static shapes, element sizes, constants."""
+"""A read-only view of a shape-inferred ONNX graph: static shapes, element sizes, constants.
+
+Shapes come from the graph's initializers, inputs, outputs and ``value_info`` (what ONNX shape
+inference wrote, or what running the graph found: :mod:`cnnbench.graph._runshapes`).
+"""
 
 from __future__ import annotations
 
@@ -24,17 +28,23 @@ class GraphView:
         self.itemsize: dict[str, int] = {}
         self.constants: dict[str, Any] = {t.name: t for t in graph.initializer}
         self.alias: dict[str, str] = {}  # Identity(constant) output -> source constant
+        self.non_tensors: set[str] = set()  # values typed as sequences, maps or optionals
         for t in graph.initializer:
             self.shapes[t.name] = tuple(int(d) for d in t.dims)
             self.itemsize[t.name] = _itemsize(t.data_type)
         for info in [*graph.input, *graph.value_info, *graph.output]:
             tensor = info.type.tensor_type
-            if not info.type.HasField("tensor_type") or info.name in self.constants:
+            if info.name in self.constants:
+                continue
+            if not info.type.HasField("tensor_type"):
+                if info.type.WhichOneof("value") is not None:
+                    self.non_tensors.add(info.name)
                 continue
             dims = list(tensor.shape.dim) if tensor.HasField("shape") else []
             static = tensor.HasField("shape") and all(d.HasField("dim_value") for d in dims)
             self.shapes[info.name] = tuple(d.dim_value for d in dims) if static else None
             self.itemsize[info.name] = _itemsize(tensor.elem_type)
+        self.node_outputs: tuple[str, ...] = tuple(o for n in graph.node for o in n.output if o)
         for node in graph.node:
             if node.op_type == "Constant" and node.output:
                 value = next((helper.get_attribute_value(a) for a in node.attribute), None)
@@ -49,10 +59,19 @@ class GraphView:
                     self.alias[node.output[0]] = self.source(node.input[0])
 
     def source(self, name: str) -> str:
+        """The constant an ``Identity`` chain starts from (``name`` itself if none)."""
         return self.alias.get(name, name)
 
     def shape(self, name: str) -> Shape | None:
         return self.shapes.get(name) if name else None
+
+    def unknown_shapes(self) -> tuple[str, ...]:
+        """Node outputs that are tensors (or of unknown type) without a static shape."""
+        return tuple(
+            name
+            for name in dict.fromkeys(self.node_outputs)
+            if name not in self.non_tensors and self.shape(name) is None
+        )
 
     def nbytes(self, name: str) -> int:
         shape = self.shape(name)

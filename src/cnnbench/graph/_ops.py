@@ -23,6 +23,14 @@ UNARY_FLOPS: Final[dict[str, int]] = {
     "Reciprocal": 1, "Neg": 1, "Abs": 1, "Erf": 1, "Floor": 1, "Ceil": 1, "Round": 1,
     "Sign": 1, "Pow": 1,
 }  # fmt: skip
+# Element-wise comparisons, logic, selection and Mod (exporters emit them in shape arithmetic):
+# 1 FLOP per output element; their constant inputs are not weights.
+COMPARE_FLOPS: Final[frozenset[str]] = frozenset(
+    {
+        "Mod", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor",
+        "Not", "Where",
+    }
+)  # fmt: skip
 # Element-wise ops over n inputs: n - 1 FLOPs per output element (Mean: n, the divide).
 NARY_OPS: Final[frozenset[str]] = frozenset({"Add", "Sub", "Mul", "Div", "Sum", "Max", "Min"})
 SOFTMAX_FLOPS: Final = 5  # max, subtract, exp, sum, divide
@@ -36,7 +44,9 @@ ZERO_FLOP_OPS: Final[frozenset[str]] = frozenset(
         "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity", "Constant",
         "Shape", "Size", "Gather", "GatherElements", "Slice", "Concat", "Split", "Pad", "Expand",
         "Tile", "Cast", "CastLike", "Dropout", "DepthToSpace", "SpaceToDepth",
-        "ConstantOfShape",
+        "ConstantOfShape", "Range", "GatherND", "ScatterND", "ScatterElements",
+        "SplitToSequence", "SequenceAt", "SequenceConstruct", "SequenceEmpty", "SequenceInsert",
+        "SequenceErase", "SequenceLength", "ConcatFromSequence",
     }
 )  # fmt: skip
 # Inputs that hold weights (parameters); other constant inputs (shapes, axes, bounds, scales,
@@ -109,10 +119,10 @@ def _need(shape: Shape | None, what: str) -> Shape:
 
 
 def _conv(node: NodeView) -> tuple[int, int]:
-    x = _need(node.inputs[0], "input")
     w = _need(node.inputs[1] if len(node.inputs) > 1 else None, "weight")
     y = node.outputs[0] if node.outputs else None
-    if y is None:
+    if y is None:  # the output's shape from the input's
+        x = _need(node.inputs[0], "input")
         spatial = conv_output_spatial(
             x[2:],
             node.attrs.get("kernel_shape") or w[2:],
@@ -202,6 +212,8 @@ def op_work(node: NodeView) -> tuple[int, int]:
     y = _need(node.outputs[0] if node.outputs else None, "output")
     if op in UNARY_FLOPS:
         return 0, numel(y) * UNARY_FLOPS[op]
+    if op in COMPARE_FLOPS:
+        return 0, numel(y)
     if op in NARY_OPS:
         return 0, numel(y) * max(1, len(node.inputs) - 1)
     if op == "Mean":

@@ -4,6 +4,12 @@
 :func:`model_cost` does the same for a registered model through the export cache. Figures are for
 the whole batch of the graph; :class:`NetworkCost` also gives them per image.
 
+Shapes: when static inference leaves a tensor's shape unknown (``x.chunk(2, dim=1)`` exported as
+``Shape -> Gather -> Div -> Slice``: inference does not carry values through ``Div``), the graph
+is run once with onnxruntime at its own input shape and the shapes are read from that run
+(:mod:`cnnbench.graph._runshapes`); ``NetworkCost.shapes`` says which. Whatever stays unknown or
+uncounted makes the totals lower bounds, and ``NetworkCost.complete`` is False.
+
 MACs count multiply-accumulates of Conv, ConvTranspose, Gemm and MatMul only (the figure papers
 quote: ResNet-50 4.09 G); their FLOPs are 2 x MACs (bias adds are not counted). Every other op has
 0 MACs and FLOPs by the convention below. ``numel(Y)`` is the number of output elements.
@@ -36,8 +42,11 @@ Resize                                  nearest 0; linear 2 x 2^a, cubic 2 x 4^a
 Reshape, Flatten, Transpose, Squeeze,   0 (data movement; their bytes still count)
 Unsqueeze, Identity, Constant, Shape,
 Gather, Slice, Concat, Split, Pad,
-Expand, Tile, Cast, Dropout,
-DepthToSpace, SpaceToDepth
+Expand, Tile, Cast, Dropout, Range,
+DepthToSpace, SpaceToDepth, GatherND,
+ScatterND/Elements, Sequence* ops
+Mod, Equal, Less, Greater, And, Or,     1 per output element
+Xor, Not, Where (shape arithmetic)
 anything else                           *uncounted*: macs and flops None, listed by name in
                                         ``NetworkCost.uncounted``, never silently zero
 ======================================  ====================================================
@@ -46,163 +55,29 @@ Parameters are the elements of constant inputs that hold weights (Conv/Gemm weig
 the four BatchNormalization vectors, a constant operand of Add/Mul...); shapes, axes, clip bounds
 and resize scales are control data, not parameters. Weight bytes are those elements times their
 type size. Input and output bytes count activations only (non-constant tensors). Arithmetic
-intensity is FLOPs / (weight bytes + input bytes + output bytes). Network totals count each
-weight tensor and each activation tensor once.
+intensity is FLOPs / (weight bytes + input bytes + output bytes). Network parameters and weight
+bytes are the sum over nodes: a weight tensor counts once per consuming weight slot (exporters
+merge equal initializers, see :class:`NetworkCost`); each activation tensor counts once.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cnnbench.errors import BadInput
 from cnnbench.graph import _ops
+from cnnbench.graph._costdata import LayerCost, NetworkCost, ShapeSource, TypeCost, by_type
 from cnnbench.graph._graphview import GraphView, plain_attribute
+from cnnbench.graph._runshapes import EXECUTED, add_value_info, run_for_shapes
 from cnnbench.graph.taxonomy import onnx_layer_type
 
 if TYPE_CHECKING:
     import onnx
 
-Shape = tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class LayerCost:
-    """The cost of one ONNX node (whole batch). ``macs``/``flops`` are None when uncounted."""
-
-    name: str
-    op_type: str
-    layer_type: str
-    macs: int | None
-    flops: int | None
-    params: int
-    weight_bytes: int
-    input_bytes: int
-    output_bytes: int
-    input_shapes: tuple[Shape | None, ...] = ()
-    output_shapes: tuple[Shape | None, ...] = ()
-    uncounted_reason: str | None = None
-
-    @property
-    def counted(self) -> bool:
-        return self.uncounted_reason is None
-
-    @property
-    def arithmetic_intensity(self) -> float | None:
-        """FLOPs per byte moved (weights + input and output activations); None if unknown."""
-        moved = self.weight_bytes + self.input_bytes + self.output_bytes
-        if self.flops is None or moved == 0:
-            return None
-        return self.flops / moved
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "op_type": self.op_type,
-            "layer_type": self.layer_type,
-            "macs": self.macs,
-            "flops": self.flops,
-            "params": self.params,
-            "weight_bytes": self.weight_bytes,
-            "input_bytes": self.input_bytes,
-            "output_bytes": self.output_bytes,
-            "arithmetic_intensity": self.arithmetic_intensity,
-            "input_shapes": [list(s) if s else None for s in self.input_shapes],
-            "output_shapes": [list(s) if s else None for s in self.output_shapes],
-            "uncounted_reason": self.uncounted_reason,
-        }
-
-
-@dataclass(frozen=True)
-class TypeCost:
-    """Totals of the layers of one layer type."""
-
-    layers: int
-    macs: int
-    flops: int
-    params: int
-    weight_bytes: int
-    output_bytes: int
-    mac_share: float  # of the network's MACs, 0..1
-    flop_share: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class NetworkCost:
-    """The cost of a whole graph; totals are for the batch the graph was exported with."""
-
-    model: str
-    input_shape: Shape  # batch first
-    layers: tuple[LayerCost, ...]
-    macs: int
-    flops: int
-    params: int
-    weight_bytes: int
-    activation_bytes: int  # every activation tensor (graph input included) once
-    by_type: Mapping[str, TypeCost] = field(default_factory=dict)
-    uncounted: tuple[str, ...] = ()  # op types without a formula, sorted
-
-    @property
-    def batch(self) -> int:
-        return self.input_shape[0] if self.input_shape else 1
-
-    @property
-    def macs_per_image(self) -> float:
-        return self.macs / self.batch
-
-    @property
-    def flops_per_image(self) -> float:
-        return self.flops / self.batch
-
-    @property
-    def arithmetic_intensity(self) -> float | None:
-        moved = self.weight_bytes + self.activation_bytes
-        return self.flops / moved if moved else None
-
-    def summary(self) -> str:
-        """A few lines for people: totals, MAC share per type, uncounted ops by name."""
-        lines = [
-            f"{self.model} {'x'.join(map(str, self.input_shape))}: {_si(self.macs, 'MACs')} "
-            f"({_si(self.macs_per_image, 'MACs')} per image), {_si(self.flops, 'FLOPs')}, "
-            f"{_si(self.params, ' params')}, {len(self.layers)} layers"
-        ]
-        for name, t in sorted(self.by_type.items(), key=lambda kv: -kv[1].flops):
-            lines.append(
-                f"  {name:<12} {t.layers:>4} layers  {_si(t.macs, 'MACs'):>14} "
-                f"({100 * t.mac_share:5.1f} %)  {_si(t.flops, 'FLOPs'):>15}"
-            )
-        if self.uncounted:
-            missing = [x.op_type for x in self.layers if not x.counted]
-            listed = ", ".join(f"{op} x{missing.count(op)}" for op in self.uncounted)
-            lines.append(f"  uncounted (no FLOPs figure): {listed}")
-        return "\n".join(lines)
-
-    def to_dict(self, *, layers: bool = True) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "model": self.model,
-            "input_shape": list(self.input_shape),
-            "batch": self.batch,
-            "macs": self.macs,
-            "flops": self.flops,
-            "macs_per_image": self.macs_per_image,
-            "flops_per_image": self.flops_per_image,
-            "params": self.params,
-            "weight_bytes": self.weight_bytes,
-            "activation_bytes": self.activation_bytes,
-            "arithmetic_intensity": self.arithmetic_intensity,
-            "by_type": {k: v.to_dict() for k, v in self.by_type.items()},
-            "uncounted": list(self.uncounted),
-            "n_layers": len(self.layers),
-        }
-        if layers:
-            out["layers"] = [layer.to_dict() for layer in self.layers]
-        return out
+__all__ = ["LayerCost", "NetworkCost", "ShapeSource", "TypeCost", "model_cost", "network_cost"]
 
 
 def model_cost(
@@ -221,8 +96,12 @@ def model_cost(
     return replace(network_cost(path), model=model_name)
 
 
-def network_cost(model_path: Path | str | onnx.ModelProto) -> NetworkCost:
-    """Cost every node of an ONNX model (a file or a loaded ``ModelProto``)."""
+def network_cost(model_path: Path | str | onnx.ModelProto, *, execute: bool = True) -> NetworkCost:
+    """Cost every node of an ONNX model (a file or a loaded ``ModelProto``, left unchanged).
+
+    Shapes come from ONNX static inference; when it leaves any unknown and ``execute`` is true,
+    from one onnxruntime run of the graph as well (see the module docstring).
+    """
     import onnx
 
     if isinstance(model_path, onnx.ModelProto):
@@ -236,15 +115,32 @@ def network_cost(model_path: Path | str | onnx.ModelProto) -> NetworkCost:
         model = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
     except Exception as exc:  # onnx raises several kinds; all mean the graph is malformed
         raise BadInput(f"ONNX shape inference failed on {label}: {exc}") from exc
-    return _cost_graph(model.graph, label)
+    g = GraphView(model.graph)
+    unknown = g.unknown_shapes()
+    source: ShapeSource = "static"
+    note: str | None = None
+    if unknown:
+        run = run_for_shapes(model, unknown) if execute else None
+        if run is not None and run.shapes:
+            add_value_info(model.graph, run.shapes)
+            g = GraphView(model.graph)
+        left = g.unknown_shapes()
+        source = EXECUTED if run is not None and not left else "partial"
+        if left:
+            note = f"static inference left {len(unknown)} tensor shapes unknown; " + (
+                "the graph was not run"
+                if run is None
+                else run.reason or f"running the graph left {len(left)} unknown"
+            )
+    return _cost_graph(model.graph, g, label, source, note)
 
 
-def _cost_graph(graph: onnx.GraphProto, label: str) -> NetworkCost:
+def _cost_graph(
+    graph: onnx.GraphProto, g: GraphView, label: str, shapes: ShapeSource, note: str | None
+) -> NetworkCost:
     from onnx import helper
 
-    g = GraphView(graph)
     layers: list[LayerCost] = []
-    weights_seen: dict[str, tuple[int, int]] = {}  # source name -> (elements, bytes)
     activations: set[str] = {i.name for i in graph.input if i.name not in g.constants}
     for index, node in enumerate(graph.node):
         attrs = {a.name: plain_attribute(helper.get_attribute_value(a)) for a in node.attribute}
@@ -265,14 +161,7 @@ def _cost_graph(graph: onnx.GraphProto, label: str) -> NetworkCost:
             reason: str | None = None
         except _ops.Uncounted as exc:
             macs, flops, reason = None, None, str(exc)
-        params = weight_bytes = 0
-        for slot in _ops.weight_slots(node.op_type, len(ins)):
-            name = ins[slot] if slot < len(ins) else ""
-            shape = g.shape(name)
-            if name in g.constants and shape is not None and g.is_float(name):
-                params += math.prod(shape)
-                weight_bytes += g.nbytes(name)
-                weights_seen[g.source(name)] = (math.prod(shape), g.nbytes(name))
+        params, weight_bytes = _weights(g, node.op_type, ins)
         activation_ins = [i for i in ins if i and i not in g.constants]
         activation_outs = [o for o in outs if o and o not in g.constants]
         activations.update(activation_outs)
@@ -300,38 +189,28 @@ def _cost_graph(graph: onnx.GraphProto, label: str) -> NetworkCost:
         layers=tuple(layers),
         macs=sum(x.macs or 0 for x in layers),
         flops=sum(x.flops or 0 for x in layers),
-        params=sum(n for n, _ in weights_seen.values()),
-        weight_bytes=sum(b for _, b in weights_seen.values()),
+        params=sum(x.params for x in layers),
+        weight_bytes=sum(x.weight_bytes for x in layers),
         activation_bytes=sum(g.nbytes(a) for a in activations),
-        by_type=_by_type(layers),
+        by_type=by_type(layers),
         uncounted=tuple(sorted({x.op_type for x in layers if not x.counted})),
+        shapes=shapes,
+        shapes_note=note,
+        unknown_shapes=len(g.unknown_shapes()),
     )
 
 
-def _by_type(layers: list[LayerCost]) -> dict[str, TypeCost]:
-    total_macs = sum(x.macs or 0 for x in layers) or 1
-    total_flops = sum(x.flops or 0 for x in layers) or 1
-    out: dict[str, TypeCost] = {}
-    for layer_type in sorted({x.layer_type for x in layers}):
-        group = [x for x in layers if x.layer_type == layer_type]
-        macs = sum(x.macs or 0 for x in group)
-        flops = sum(x.flops or 0 for x in group)
-        out[layer_type] = TypeCost(
-            layers=len(group),
-            macs=macs,
-            flops=flops,
-            params=sum(x.params for x in group),
-            weight_bytes=sum(x.weight_bytes for x in group),
-            output_bytes=sum(x.output_bytes for x in group),
-            mac_share=macs / total_macs,
-            flop_share=flops / total_flops,
-        )
-    return out
-
-
-def _si(value: float, unit: str) -> str:
-    """``4.089 GMACs``, ``3.488 M params``, ``618 params``."""
-    for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= scale:
-            return f"{value / scale:.3f} {prefix}{unit}"
-    return f"{value:g} {unit.strip()}"
+def _weights(g: GraphView, op_type: str, inputs: list[str]) -> tuple[int, int]:
+    """``(params, weight bytes)`` of one node: every constant floating-point weight slot counts
+    its tensor (reached through ``Identity`` chains), shared with other nodes or not."""
+    params = weight_bytes = 0
+    for slot in _ops.weight_slots(op_type, len(inputs)):
+        name = inputs[slot] if slot < len(inputs) else ""
+        if name not in g.constants:
+            continue
+        source = g.source(name)
+        shape = g.shape(source) or g.shape(name)
+        if shape is not None and g.is_float(source):
+            params += math.prod(shape)
+            weight_bytes += g.nbytes(source) or g.nbytes(name)
+    return params, weight_bytes

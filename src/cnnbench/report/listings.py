@@ -69,6 +69,7 @@ def engines_table(infos: Sequence[EngineInfo]) -> Table:
 
 
 def models_table(rows: Sequence[dict[str, Any]]) -> Table:
+    """``cnnbench models``: a MACs figure with uncounted ops is a lower bound (``>= ``)."""
     table = Table(header_style="bold")
     numeric = ("params M", "MACs G", "conv", "fc")
     for col in ("model", "family", "input", "dataset", *numeric):
@@ -80,7 +81,7 @@ def models_table(rows: Sequence[dict[str, Any]]) -> Table:
             "x".join(str(d) for d in r["input_shape"]),
             str(r["dataset"]),
             f"{r['params'] / 1e6:.2f}",
-            f"{r['macs'] / 1e9:.3f}",
+            (">= " if r.get("uncounted_ops") else "") + f"{r['macs'] / 1e9:.3f}",
             str(r["conv_layers"]),
             str(r["fc_layers"]),
         )
@@ -88,7 +89,11 @@ def models_table(rows: Sequence[dict[str, Any]]) -> Table:
 
 
 def detail_json(cost: NetworkCost) -> dict[str, Any]:
-    """``models --detail NAME --json``: totals and one object per layer."""
+    """``models --detail NAME --json``: totals and one object per layer.
+
+    ``complete`` is False when some node is uncounted or some shape unknown; ``totals`` then
+    reads ``>= ... MACs, N nodes uncounted`` and ``macs``/``flops`` are lower bounds.
+    """
     d = cost.to_dict(layers=True)
     d["layers"] = [
         {
@@ -100,6 +105,7 @@ def detail_json(cost: NetworkCost) -> dict[str, Any]:
             "params": layer["params"],
             "bytes": layer["weight_bytes"] + layer["input_bytes"] + layer["output_bytes"],
             "output_shape": layer.get("output_shapes"),
+            "uncounted_reason": layer["uncounted_reason"],
         }
         for layer in d["layers"]
     ]
@@ -107,8 +113,14 @@ def detail_json(cost: NetworkCost) -> dict[str, Any]:
 
 
 def layer_tables(cost: NetworkCost) -> list[Table]:
-    """The per-layer table and the per-type totals of one network."""
-    table = Table(title=cost.summary().splitlines()[0], header_style="bold")
+    """The per-layer table and the per-type totals of one network; an incomplete cost says
+    ``>= ...`` in the title and names what is missing in the caption."""
+    caption = None
+    if not cost.complete:
+        missing = [f"uncounted: {cost.uncounted_by_op()}"] if cost.uncounted else []
+        missing += [f"shapes {cost.shapes}: {cost.shapes_note}"] if cost.shapes_note else []
+        caption = "totals are lower bounds; " + "; ".join(missing)
+    table = Table(title=cost.summary().splitlines()[0], caption=caption, header_style="bold")
     cols = ("#", "name", "op", "type", "MACs", "params", "weight B", "in B", "out B", "FLOP/B")
     for col in cols:
         table.add_column(col, justify="left" if col in ("name", "op", "type") else "right")
@@ -126,7 +138,8 @@ def layer_tables(cost: NetworkCost) -> list[Table]:
             f"{layer.output_bytes:,}",
             "-" if ai is None else f"{ai:.1f}",
         )
-    types = Table(title="by layer type", header_style="bold")
+    title = "by layer type" if cost.complete else "by layer type (counted nodes only)"
+    types = Table(title=title, header_style="bold")
     for col in ("type", "layers", "MACs", "MAC share"):
         types.add_column(col, justify="left" if col == "type" else "right")
     for name, t in sorted(cost.by_type.items(), key=lambda kv: -kv[1].macs):
