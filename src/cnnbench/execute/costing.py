@@ -1,23 +1,22 @@
 """Costs for listings and ``models --detail``, with every export made in a worker.
 
 Building a model and exporting it runs the model's own code (a user's factory, or a zoo network
-on an exporter that may crash or hang): the parent only reads the resulting ONNX file with the
-cost model and the cached summaries.
+on an exporter that may crash or hang), and the cost model may run a graph with onnxruntime to
+learn its shapes: all of that happens in a worker. The parent only reads what the worker returns
+and the cached summaries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from pathlib import Path
 
 from cnnbench.errors import BadInput, CnnbenchError
-from cnnbench.graph.cost import NetworkCost, network_cost
+from cnnbench.graph.cost import NetworkCost
 from cnnbench.graph.summary import ModelSummary, cached_summary
 from cnnbench.measure.isolation import run_worker
 from cnnbench.models import ModelInfo
 
-EXPORT_ENTRY = "cnnbench.graph.summary:export_entry"
+DETAIL_ENTRY = "cnnbench.graph.summary:detail_entry"
 SUMMARIES_ENTRY = "cnnbench.graph.summary:summaries_entry"
 EXPORT_TIMEOUT_S = 600.0
 PER_MODEL_TIMEOUT_S = 300.0  # a listing's worker may export this long per missing model
@@ -40,12 +39,12 @@ def summaries(infos: Sequence[ModelInfo]) -> list[ModelSummary]:
 
 
 def detail_cost(ref: str, input_shape: tuple[int, ...] | None = None) -> NetworkCost:
-    """Per-layer cost of one model at batch 1; the export happens in a worker."""
+    """Per-layer cost of one model at batch 1, made in a worker (export and cost model)."""
     payload = {"ref": ref, "input_shape": list(input_shape) if input_shape else None}
-    outcome = run_worker(EXPORT_ENTRY, payload, timeout_s=EXPORT_TIMEOUT_S)
+    outcome = run_worker(DETAIL_ENTRY, payload, timeout_s=EXPORT_TIMEOUT_S)
     result = outcome.result
     if outcome.status == "ok" and "bad_input" in result:
         raise BadInput(str(result["bad_input"]))
     if outcome.status != "ok":
-        raise CnnbenchError(f"exporting {ref}: {outcome.status}: {outcome.error}")
-    return replace(network_cost(Path(result["path"])), model=str(result["name"]))
+        raise CnnbenchError(f"costing {ref}: {outcome.status}: {outcome.error}")
+    return NetworkCost.from_dict(result["cost"])

@@ -63,6 +63,26 @@ class LayerCost:
             "uncounted_reason": self.uncounted_reason,
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> LayerCost:
+        def shapes(key: str) -> tuple[Shape | None, ...]:
+            return tuple(tuple(s) if s is not None else None for s in d.get(key) or ())
+
+        return cls(
+            name=str(d["name"]),
+            op_type=str(d["op_type"]),
+            layer_type=str(d["layer_type"]),
+            macs=d["macs"],
+            flops=d["flops"],
+            params=int(d["params"]),
+            weight_bytes=int(d["weight_bytes"]),
+            input_bytes=int(d["input_bytes"]),
+            output_bytes=int(d["output_bytes"]),
+            input_shapes=shapes("input_shapes"),
+            output_shapes=shapes("output_shapes"),
+            uncounted_reason=d.get("uncounted_reason"),
+        )
+
 
 @dataclass(frozen=True)
 class TypeCost:
@@ -199,6 +219,25 @@ class NetworkCost:
         if layers:
             out["layers"] = [layer.to_dict() for layer in self.layers]
         return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> NetworkCost:
+        """The inverse of ``to_dict(layers=True)`` (a cost made in a worker, read here)."""
+        return cls(
+            model=str(d["model"]),
+            input_shape=tuple(d["input_shape"]),
+            layers=tuple(LayerCost.from_dict(x) for x in d["layers"]),
+            macs=int(d["macs"]),
+            flops=int(d["flops"]),
+            params=int(d["params"]),
+            weight_bytes=int(d["weight_bytes"]),
+            activation_bytes=int(d["activation_bytes"]),
+            by_type={k: TypeCost(**v) for k, v in d["by_type"].items()},
+            uncounted=tuple(d.get("uncounted") or ()),
+            shapes=d.get("shapes", "static"),
+            shapes_note=d.get("shapes_note"),
+            unknown_shapes=int(d.get("unknown_shapes") or 0),
+        )
 
     def _bound(self, value: float, unit: str) -> str:
         return ("" if self.uncounted_nodes == 0 else ">= ") + _si(value, unit)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from cnnbench._fs import atomic_write
 from cnnbench.graph.export import EXPORT_FORMAT, cache_dir
 from cnnbench.models import ModelInfo
 
-SUMMARY_FORMAT = "cnnbench.summary/1"  # bump when the cost model's counting changes
+SUMMARY_FORMAT = "cnnbench.summary/2"  # bump when the cost model's counting changes
 CONV_TYPES = ("conv", "conv_dw", "conv_group", "conv_1x1")
 
 
@@ -29,6 +29,8 @@ class ModelSummary:
     conv_layers: int
     fc_layers: int
     uncounted_ops: int  # op types the cost model cannot count (totals are then lower bounds)
+    uncounted_nodes: int = 0
+    complete: bool = True  # every node counted and every shape known: not a lower bound
 
     @property
     def layers(self) -> int:
@@ -73,6 +75,8 @@ def model_summary(info: ModelInfo) -> ModelSummary:
         conv_layers=sum(t in CONV_TYPES for t in types),
         fc_layers=sum(t == "fc" for t in types),
         uncounted_ops=len(cost.uncounted),
+        uncounted_nodes=cost.uncounted_nodes,
+        complete=cost.complete,
     )
     atomic_write(_summary_path(info), json.dumps(asdict(summary)))
     return summary
@@ -91,6 +95,8 @@ def summary_row(info: ModelInfo, s: ModelSummary) -> dict[str, object]:
         "conv_layers": s.conv_layers,
         "fc_layers": s.fc_layers,
         "uncounted_ops": s.uncounted_ops,
+        "uncounted_nodes": s.uncounted_nodes,
+        "complete": s.complete,
         "description": info.description,
     }
 
@@ -116,10 +122,12 @@ def summaries_entry(payload: dict[str, object]) -> dict[str, object]:
     return {"summaries": {n: asdict(model_summary(get_model_info(str(n)))) for n in names}}
 
 
-def export_entry(payload: dict[str, object]) -> dict[str, object]:
-    """Worker entry: the ONNX file of one model at batch 1 (exported and cached here, where
-    the model's own code may run), for ``models --detail``."""
+def detail_entry(payload: dict[str, object]) -> dict[str, object]:
+    """Worker entry: the per-layer cost of one model at batch 1, for ``models --detail``. The
+    export (the model's own code) and the cost model (which may run the graph with onnxruntime
+    to learn its shapes) both run here, in the worker."""
     from cnnbench.errors import BadInput
+    from cnnbench.graph.cost import network_cost
     from cnnbench.graph.export import onnx_path
     from cnnbench.models import get_model_info
 
@@ -131,5 +139,8 @@ def export_entry(payload: dict[str, object]) -> dict[str, object]:
     except BadInput as exc:
         return {"bad_input": str(exc)}
     if info.onnx_path is not None:
-        return {"name": info.name, "path": str(info.onnx_path)}
-    return {"name": info.name, "path": str(onnx_path(info.name, (1, *info.input_shape)))}
+        path = info.onnx_path
+    else:
+        path = onnx_path(info.name, (1, *info.input_shape))
+    cost = replace(network_cost(path), model=info.name)
+    return {"cost": cost.to_dict(layers=True)}

@@ -69,7 +69,7 @@ def engines_table(infos: Sequence[EngineInfo]) -> Table:
 
 
 def models_table(rows: Sequence[dict[str, Any]]) -> Table:
-    """``cnnbench models``: a MACs figure with uncounted ops is a lower bound (``>= ``)."""
+    """``cnnbench models``: an incomplete MACs figure is a lower bound (``>= ``)."""
     table = Table(header_style="bold")
     numeric = ("params M", "MACs G", "conv", "fc")
     for col in ("model", "family", "input", "dataset", *numeric):
@@ -81,7 +81,7 @@ def models_table(rows: Sequence[dict[str, Any]]) -> Table:
             "x".join(str(d) for d in r["input_shape"]),
             str(r["dataset"]),
             f"{r['params'] / 1e6:.2f}",
-            (">= " if r.get("uncounted_ops") else "") + f"{r['macs'] / 1e9:.3f}",
+            ("" if r.get("complete", True) else ">= ") + f"{r['macs'] / 1e9:.3f}",
             str(r["conv_layers"]),
             str(r["fc_layers"]),
         )
