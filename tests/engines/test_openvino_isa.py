@@ -14,13 +14,12 @@ import pytest
 from cnnbench.engines.openvino.inspect import (
     ISA_CAPPED_LAYERS,
     RuntimeNode,
-    cap_rank,
     check_isa_nodes,
     check_runtime_precision,
-    kernel_isa,
 )
 from cnnbench.errors import Unsupported
 from cnnbench.system.fingerprint import parse_cpuinfo
+from cnnbench.system.isa import cap_rank, kernel_isa
 
 FIXTURE = Path(__file__).parent / "fixtures" / "openvino_tinynet_kernels.json"
 CASES: dict[str, Any] = json.loads(FIXTURE.read_text())["cases"]

@@ -94,6 +94,10 @@ def test_isa_cap_is_verified_in_a_fresh_worker() -> None:
     if "avx2" in flags:
         assert out.status == "ok", out.error
         assert out.result["aten_cpu_capability"] == "AVX2"
+        # oneDNN's own read-back: every convolution ran an AVX2 kernel (on either CPU kind).
+        convs = [k for k in out.result["kernel_counts"] if k.startswith("convolution:")]
+        assert convs and all(k.endswith("avx2") for k in convs), convs
+        assert out.result["isa"] == "avx2" and out.result["onednn_isa"] == "Intel AVX2"
     if "avx512f" not in flags:
         # A cap above what /proc/cpuinfo shows: refused before the engine loads (torch itself
         # would report AVX512 when forced by ATEN_CPU_CAPABILITY, so the engine cannot tell).
@@ -132,6 +136,7 @@ def test_streams_are_cpu_threads_in_inference_mode_and_autocast() -> None:
     )
     session = get_engine("torch")().prepare(ModelInstance("r", Recording(), SHAPE), target)
     assert session.effective()["streams"] == 2
+    seen.clear()  # prepare made one call itself, to read oneDNN's kernels back
     x = session.make_inputs(np.zeros(SHAPE, dtype=np.float32))
     with session.infer_queue(x, 2) as queue:  # no session.context() here: each thread has its own
         assert queue.size == 2

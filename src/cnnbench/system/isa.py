@@ -6,6 +6,8 @@ worker's environment before any engine is imported.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cnnbench.errors import BadInput
@@ -60,3 +62,47 @@ def missing_flags(name: str, machine_flags: list[str] | tuple[str, ...]) -> list
     """Flags the cap needs that this machine does not have (a cap above the machine's level
     cannot produce the kernels it names, so engines refuse it rather than run something else)."""
     return [f for f in get_cap(name).needs_flags if f not in machine_flags]
+
+
+# Instruction sets as they appear in oneDNN kernel and implementation names (OpenVINO's
+# runtime graph, PyTorch's oneDNN verbose lines), most specific first, ranked.
+_KERNEL_ISAS: tuple[tuple[str, str, int], ...] = (
+    (r"amx", "amx", 8),
+    (r"avx512_core_bf16", "avx512_bf16", 7),
+    (r"avx512_core_vnni", "avx512_vnni", 6),
+    (r"avx512", "avx512", 5),
+    (r"avx2_vnni", "avx2_vnni", 4),
+    (r"avx2", "avx2", 3),
+    (r"(?:^|_)avx(?:_|$)", "avx", 2),
+    (r"sse4", "sse41", 1),
+)
+_CAP_RANKS = {
+    "sse41": 1,
+    "avx2": 3,
+    "avx2_vnni": 4,
+    "avx512": 5,
+    "avx512_vnni": 6,
+    "avx512_bf16": 7,
+    "amx": 8,
+}
+
+
+def kernel_isa(kernel: str) -> tuple[str, int] | None:
+    """The instruction set a kernel name states (``brgconv_avx2_1x1_f32`` -> avx2), if any."""
+    name = kernel.lower()
+    for pattern, label, rank in _KERNEL_ISAS:
+        if re.search(pattern, name):
+            return label, rank
+    return None
+
+
+def cap_rank(isa: str) -> int:
+    """The rank of an ISA cap on the scale of :func:`kernel_isa` (a kernel runs at or below
+    the cap when its rank is at most this)."""
+    return _CAP_RANKS[get_cap(isa).name]
+
+
+def highest_isa(kernels: Iterable[str]) -> str | None:
+    """The highest instruction set any of ``kernels`` names (None where none names one)."""
+    ranked = [s for s in (kernel_isa(k) for k in kernels) if s is not None]
+    return max(ranked, key=lambda s: s[1])[0] if ranked else None

@@ -56,12 +56,12 @@ from cnnbench.engines.openvino.inspect import (
     analyse_runtime_model,
     check_isa_nodes,
     check_runtime_precision,
-    highest_isa,
     no_isa_in_name,
 )
 from cnnbench.engines.openvino.quantize import quantize
 from cnnbench.errors import BadInput, Unsupported
 from cnnbench.spec import Target
+from cnnbench.system.isa import highest_isa
 
 
 def _call_userdata(_request: Any, on_done: Callable[[], None]) -> None:

@@ -7,14 +7,13 @@ See :mod:`cnnbench.engines.openvino.engine` for how the engine uses them.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from cnnbench.errors import Unsupported
-from cnnbench.system.isa import get_cap
+from cnnbench.system.isa import cap_rank, kernel_isa
 
 # OpenVINO element types in the runtime model -> cnnbench precision names
 RUNTIME_PRECISIONS = {
@@ -62,43 +61,6 @@ class IsaCheck:
 
     isa_seen: str | None  # the highest ISA a kernel name states
     exceptions: tuple[RuntimeNode, ...]  # nodes of other kinds whose kernel is above the cap
-
-
-# Instruction sets as they appear in OpenVINO/oneDNN kernel names, most specific first, ranked.
-_KERNEL_ISAS: tuple[tuple[str, str, int], ...] = (
-    (r"amx", "amx", 8),
-    (r"avx512_core_bf16", "avx512_bf16", 7),
-    (r"avx512_core_vnni", "avx512_vnni", 6),
-    (r"avx512", "avx512", 5),
-    (r"avx2_vnni", "avx2_vnni", 4),
-    (r"avx2", "avx2", 3),
-    (r"(?:^|_)avx(?:_|$)", "avx", 2),
-    (r"sse4", "sse41", 1),
-)
-_CAP_RANKS = {
-    "sse41": 1,
-    "avx2": 3,
-    "avx2_vnni": 4,
-    "avx512": 5,
-    "avx512_vnni": 6,
-    "avx512_bf16": 7,
-    "amx": 8,
-}
-
-
-def kernel_isa(kernel: str) -> tuple[str, int] | None:
-    """The instruction set a kernel name states (``brgconv_avx2_1x1_f32`` -> avx2), if any."""
-    name = kernel.lower()
-    for pattern, label, rank in _KERNEL_ISAS:
-        if re.search(pattern, name):
-            return label, rank
-    return None
-
-
-def cap_rank(isa: str) -> int:
-    """The rank of an ISA cap on the scale of :func:`kernel_isa` (a kernel runs at or below
-    the cap when its rank is at most this)."""
-    return _CAP_RANKS[get_cap(isa).name]
 
 
 def no_isa_in_name(kernel: str) -> bool:
@@ -206,9 +168,3 @@ def check_isa_nodes(isa: str, nodes: Iterable[RuntimeNode]) -> IsaCheck:
             f"(kernels: {', '.join(sorted({n.kernel for n in nodes}))})"
         )
     return IsaCheck(max(seen, key=lambda k: seen[k]) if seen else None, tuple(exceptions))
-
-
-def highest_isa(kernels: Iterable[str]) -> str | None:
-    """The highest instruction set any of ``kernels`` names (None where none names one)."""
-    ranked = [s for s in (kernel_isa(k) for k in kernels) if s is not None]
-    return max(ranked, key=lambda s: s[1])[0] if ranked else None

@@ -24,9 +24,15 @@ import numpy as np
 from cnnbench.engines._thread_queue import ThreadInferQueue
 from cnnbench.engines.base import Engine, InferQueue, ModelInstance, Session, register_engine
 from cnnbench.engines.torch.config import OPTIONS, TorchConfig
+from cnnbench.engines.torch.inspect import (
+    OneDnnTrace,
+    check_trace,
+    exceptions_json,
+    trace_call,
+)
 from cnnbench.errors import Unsupported
 from cnnbench.spec import Target
-from cnnbench.system.isa import get_cap
+from cnnbench.system.isa import get_cap, highest_isa
 
 
 class TorchSession(Session):
@@ -50,6 +56,8 @@ class TorchSession(Session):
         self._cuda = device.type == "cuda"
         self._autocast = dtype != input_dtype
         self.streams = streams
+        self.onednn: OneDnnTrace | None = None  # oneDNN's primitives in one call (CPU)
+        self.isa_exceptions: list[dict[str, str]] = []
 
     def make_inputs(self, array: np.ndarray) -> Any:
         torch = self._torch
@@ -114,14 +122,26 @@ class TorchSession(Session):
             "mode": f"compile(inductor, {self.cfg.compile_mode})" if self.cfg.compile else "eager",
             "memory_format": "channels_last" if self.cfg.channels_last else "contiguous",
             "aten_cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            # ATen's vectorised kernels' dispatch level; oneDNN's convolutions are not read back
-            "isa": None if self._cuda else torch.backends.cpu.get_cpu_capability().lower(),
+            # the highest ISA of oneDNN's executed primitives, else ATen's dispatch level
+            "isa": self._isa_seen(),
+            "onednn_isa": self.onednn.isa if self.onednn else None,
+            "kernel_counts": self.onednn.kernel_counts() if self.onednn else {},
+            "isa_exceptions": list(self.isa_exceptions),
             "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
             "mkldnn_enabled": bool(torch.backends.mkldnn.is_available()),
         }
         if self._cuda:
             eff["gpu"] = torch.cuda.get_device_name(self.device)
         return eff
+
+    def _isa_seen(self) -> str | None:
+        if self._cuda:
+            return None
+        if self.onednn is not None:
+            seen = highest_isa(p.impl for p in self.onednn.primitives)
+            if seen is not None:
+                return seen
+        return str(self._torch.backends.cpu.get_cpu_capability()).lower()
 
 
 @register_engine
@@ -169,6 +189,13 @@ class TorchEngine(Engine):
             x = session.make_inputs(np.zeros(model.input_shape, dtype=np.float32))
             with session.context():
                 session.run(x)
+        if device.type == "cpu":
+            # One call with oneDNN's verbose mode: the kernels that ran, checked against a cap.
+            x = session.make_inputs(np.zeros(model.input_shape, dtype=np.float32))
+            with session.context():
+                session.onednn = trace_call(torch, lambda: session.run(x))
+            if target.isa is not None:
+                session.isa_exceptions = exceptions_json(check_trace(session.onednn, target.isa))
         return session
 
     @staticmethod
