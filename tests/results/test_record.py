@@ -137,7 +137,7 @@ def _set(path: str, value: Any) -> Mutation:
         (_set("spec.batch", 0), "spec: "),
         (_set("status", "fine"), "status must be one of"),
         (_set("created", "yesterday"), "created must be an ISO 8601 time"),
-        (_set("machine", {"cpu": "x"}), "machine.id must be a string"),
+        (_set("machine", {"cpu": "x"}), "machine.id must be a non-empty string"),
         (_set("samples_ms", [1, "a"]), "samples_ms must be a list of finite numbers"),
         (_set("latency_ms", None), "latency_ms must be an object in an ok record"),
     ],
@@ -173,3 +173,11 @@ def test_export_writes_strict_json(tmp_path: Path) -> None:
     buf = io.StringIO()
     write_jsonl([full_record()], buf)
     assert "NaN" not in buf.getvalue() and "Infinity" not in buf.getvalue()
+
+
+def test_spec_keys_are_the_keys_a_spec_writes() -> None:
+    from cnnbench.results.record import SPEC_KEYS
+    from cnnbench.spec import ModelRef, RunSpec, Target
+
+    spec = RunSpec(ModelRef("m"), (1,), 1, Target("e"), probes=("p",))
+    assert frozenset(spec.to_dict()) == SPEC_KEYS

@@ -174,10 +174,29 @@ def test_layer_types_come_from_the_taxonomy() -> None:
 
 
 def test_strict_json_refuses_nan_and_infinity() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(BadInput, match="x must be a finite number"):
         dumps({"x": float("inf")})
-    with pytest.raises(ValueError, match="Infinity"):
+    with pytest.raises(BadInput, match=r"x\[1\] must be an integer within 64 bits"):
+        dumps({"x": [1, 2**63]})
+    with pytest.raises(BadInput, match="x is not a JSON value"):
+        dumps({"x": object()})
+    with pytest.raises(BadInput, match="Infinity"):
         loads('{"x": Infinity}')
+    with pytest.raises(BadInput, match="NaN"):
+        loads('{"x": [NaN]}')
+    with pytest.raises(BadInput, match="1e999"):
+        loads('{"x": 1e999}')  # a float that overflows is no finite number either
+    with pytest.raises(BadInput, match=r"a\.b must be an integer within 64 bits"):
+        loads('{"a": {"b": 9223372036854775808}}')
+    assert loads('{"a": -9223372036854775808}') == {"a": -(2**63)}
+    with pytest.raises(BadInput, match="nested too deeply"):
+        loads("[" * 65 + "]" * 65)
+    with pytest.raises(BadInput, match="nested too deeply"):
+        loads("[" * 100_000 + "]" * 100_000)  # beyond the parser's recursion: no traceback
+    with pytest.raises(BadInput, match="a must be a finite number, got an integer of 401"):
+        Fields({"a": 10**400}).number("a")  # no OverflowError on the way to a float
+    with pytest.raises(BadInput, match=r"samples\[1\] must be a finite number"):
+        dumps({"samples": [1.0, float("nan"), 2.0]})
     with pytest.raises(BadInput, match=r"latency_ms\.mean must be a finite number"):
         LatencyStats.from_json({**STATS.to_json(), "mean": 1e309 * 0})  # NaN
 

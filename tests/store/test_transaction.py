@@ -56,3 +56,15 @@ def test_ok_run_ids_gives_the_newest_ok_run_per_key(tmp_path: Path) -> None:
         assert store.ok_run_ids([]) == {}
         many = [f"k{i}" for i in range(1200)] + [old.key]  # more keys than one query binds
         assert store.ok_run_ids(iter(many)) == {old.key: new.id}
+
+
+def test_a_commit_that_fails_rolls_back_and_closes_the_transaction(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.db") as store:
+        with pytest.raises(sqlite3.IntegrityError), store.transaction() as conn:
+            conn.execute("PRAGMA defer_foreign_keys = ON")  # the check moves to COMMIT
+            store._insert(make_record(seed=1))
+            conn.execute("INSERT INTO samples VALUES ('no-such-run', 'x', 'ms', 0, x'')")
+        assert not store._conn.in_transaction
+        assert store.count() == 0
+        store.save(make_record(seed=2))  # usable again
+        assert store.count() == 1

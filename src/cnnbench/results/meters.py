@@ -64,14 +64,12 @@ class ProbeReading:
             if not (value is None or isinstance(value, str | bool) or is_number(value)):
                 raise f.fail("values", f"scalars ({name!r} is not)")
         source = f.string("source")
-        if source == NONE and not f.has("reason"):
-            raise f.fail("reason", "a string when the source is 'none'")
         return cls(
             probe=f.string("probe"),
             kind=kind,
             source=source,
             values=values,
-            reason=f.opt_string("reason"),
+            reason=f.reason_for(source),
             window_s=f.opt_number("window_s"),
         )
 
@@ -164,11 +162,9 @@ class Energy:
     def from_json(cls, d: object, where: str = "energy") -> Energy:
         f = Fields(d, where)
         source = f.string("source")
-        if source == NONE and not f.has("reason"):
-            raise f.fail("reason", "a string when the source is 'none'")
         return cls(
             source=source,
-            reason=f.opt_string("reason"),
+            reason=f.reason_for(source),
             probe=f.opt_string("probe"),
             energy_j=f.opt_number("energy_j"),
             window_s=f.opt_number("window_s"),
@@ -237,15 +233,13 @@ class Counters:
     def from_json(cls, d: object, where: str = "counters") -> Counters:
         f = Fields(d, where)
         source = f.string("source")
-        if source == NONE and not f.has("reason"):
-            raise f.fail("reason", "a string when the source is 'none'")
         counts = f.mapping("counts")
         for name, value in counts.items():
             if not is_number(value):
                 raise BadInput(f"{f.path('counts')}.{name} must be a number, got {value!r}")
         return cls(
             source=source,
-            reason=f.opt_string("reason"),
+            reason=f.reason_for(source),
             probe=f.opt_string("probe"),
             counts={k: v for k, v in counts.items()},
             window_s=f.opt_number("window_s"),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from cnnbench.errors import BadInput
-from cnnbench.results._json import Fields, JsonDict
+from cnnbench.results._json import Fields, JsonDict, check_tree
 from cnnbench.results.effective import Effective
 from cnnbench.results.meters import (
     NOT_REQUESTED_COUNTERS,
@@ -27,11 +27,10 @@ from cnnbench.results.meters import (
 from cnnbench.results.roofline import Roofline
 from cnnbench.results.rounds import Timing
 from cnnbench.results.sections import Agreement, Cost, LayerRecord
-from cnnbench.results.speed import LatencyStats, Throughput
+from cnnbench.results.speed import STATUSES, LatencyStats, Throughput
 from cnnbench.spec import RunSpec
 
 SCHEMA = "cnnbench.result/1"
-STATUSES = ("ok", "failed", "oom", "timeout", "crashed", "unsupported")
 ABSENT = "absent from the imported record"
 
 
@@ -117,34 +116,76 @@ class ResultRecord:
 
     @classmethod
     def from_json(cls, d: object) -> ResultRecord:
-        """Parse and validate a record; any defect is a :class:`BadInput` naming the field."""
+        """Parse and validate a record; any defect is a :class:`BadInput` naming the field.
+
+        The whole document is strict JSON first (:func:`~cnnbench.results._json.check_tree`:
+        finite numbers, 64-bit integers, bounded nesting), so the sections passed through as
+        they are (the machine, engines' details) can be stored and exported again.
+        """
         try:
+            if isinstance(d, dict):  # the samples are checked as numbers, without the walk
+                check_tree({k: v for k, v in d.items() if k != "samples_ms"})
             return _parse(Fields(d))
         except BadInput as exc:
             raise BadInput(f"not a valid {SCHEMA} record: {exc}") from None
 
 
+# The keys of a record's ``spec`` section: RunSpec.to_dict() (the identity, the budget) and
+# ``probes``, which the identity holds only when probes are named.
+SPEC_KEYS = frozenset(
+    (
+        "model",
+        "input_shape",
+        "batch",
+        "engine",
+        "device",
+        "precision",
+        "threads",
+        "streams",
+        "cores",
+        "isa",
+        "mode",
+        "options",
+        "probes",
+        "budget",
+    )
+)
+
+
+def _spec(f: Fields) -> RunSpec:
+    """The ``spec`` section: no key the spec does not know (it would be dropped, and the
+    identity with it), every field checked by :meth:`RunSpec.from_dict` against spec.py's
+    limits, nothing coerced."""
+    for key in f.obj:
+        if key not in SPEC_KEYS:
+            raise BadInput(f"{f.path(key)} is not a field of a run spec")
+    try:
+        return RunSpec.from_dict(dict(f.obj))
+    except BadInput as exc:
+        raise BadInput(f"{f.where}: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BadInput(f"{f.where}: not a valid run spec ({exc!r:.80})") from None
+
+
 def _parse(f: Fields) -> ResultRecord:
     if f.raw("schema") != SCHEMA:
         raise f.fail("schema", repr(SCHEMA))
-    for key in ("id", "created"):
-        if not f.string(key):
-            raise f.fail(key, "a non-empty string")
+    record_id = f.name("id")
+    created = f.name("created")
     try:
-        datetime.fromisoformat(f.string("created"))
+        datetime.fromisoformat(created)
     except ValueError:
         raise f.fail("created", "an ISO 8601 time") from None
-    try:
-        spec = RunSpec.from_dict(dict(f.fields("spec").obj))
-    except BadInput as exc:
-        raise BadInput(f"spec: {exc}") from None
+    spec = _spec(f.fields("spec"))
     if f.has("spec_hash") and f.raw("spec_hash") != spec.spec_hash():
         raise BadInput("spec_hash does not match the spec")
     status = f.raw("status")
-    if status not in STATUSES:
+    if not isinstance(status, str) or status not in STATUSES:
         raise f.fail("status", f"one of {', '.join(STATUSES)}")
     machine = f.fields("machine")
-    machine.string("id")
+    machine_id = machine.name("id")
+    if f.has("key") and f.raw("key") != run_key(spec.spec_hash(), machine_id):
+        raise BadInput("key does not match the spec and the machine id")
     latency = f.opt_fields("latency_ms")
     if status == "ok" and latency is None:
         raise f.fail("latency_ms", "an object in an ok record")
@@ -155,11 +196,11 @@ def _parse(f: Fields) -> ResultRecord:
         spec=spec,
         status=status,
         machine=f.mapping("machine"),
-        software=f.mapping("software"),
+        software=f.texts("software"),
         error=f.opt_string("error"),
         effective=Effective.from_json(f.mapping("effective")),
         latency_ms=LatencyStats.from_json(latency.obj) if latency else None,
-        throughput_ips=f.opt_number("throughput_ips"),
+        throughput_ips=f.opt_number("throughput_ips", minimum=0),
         throughput=Throughput.from_json(throughput.obj) if throughput else None,
         samples_ms=f.numbers("samples_ms"),
         cost=Cost.from_json(f.raw("cost")) if f.has("cost") else Cost.none(ABSENT),
@@ -173,6 +214,6 @@ def _parse(f: Fields) -> ResultRecord:
         probes=tuple(ProbeReading.from_json(p.obj, p.where) for p in f.objects("probes")),
         layers=tuple(LayerRecord.from_json(x) for x in f.objects("layers")),
         warnings=f.strings("warnings"),
-        id=f.string("id"),
-        created=f.string("created"),
+        id=record_id,
+        created=created,
     )

@@ -64,14 +64,12 @@ class Roofline:
     def from_json(cls, d: object, where: str = "roofline") -> Roofline:
         f = Fields(d, where)
         source = f.string("source")
-        if source == NONE and not f.has("reason"):
-            raise f.fail("reason", "a string when the source is 'none'")
         bound = f.opt_string("bound")
         if bound not in (None, "compute", "memory"):
             raise f.fail("bound", "'compute' or 'memory'")
         return cls(
             source=source,
-            reason=f.opt_string("reason"),
+            reason=f.reason_for(source),
             achieved_gflops=f.opt_number("achieved_gflops"),
             peak_gflops=f.opt_number("peak_gflops"),
             fraction_of_peak=f.opt_number("fraction_of_peak"),

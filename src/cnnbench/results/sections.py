@@ -87,11 +87,9 @@ class Cost:
             "macs_by_type",
         )
         source = f.string("source")
-        if source == NONE and not f.has("reason"):
-            raise f.fail("reason", "a string when the source is 'none'")
         return cls(
             source=source,
-            reason=f.opt_string("reason"),
+            reason=f.reason_for(source),
             per=f.opt_string("per"),
             macs=f.opt_integer("macs", minimum=0),
             flops=f.opt_integer("flops", minimum=0),

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from cnnbench.results._json import Fields, JsonDict, drop_none
 
+# The statuses of a record, and of each batch of a throughput sweep (a sweep point is a record).
+STATUSES = ("ok", "failed", "oom", "timeout", "crashed", "unsupported")
+
 
 @dataclass(frozen=True)
 class LatencyStats:
@@ -39,15 +42,17 @@ class LatencyStats:
     @classmethod
     def from_json(cls, d: object, where: str = "latency_ms") -> LatencyStats:
         f = Fields(d, where)
+        if f.number("median") <= 0:  # every call takes time; tables divide by the median
+            raise f.fail("median", "a positive number of milliseconds")
         return cls(
-            mean=f.number("mean"),
+            mean=f.number("mean", minimum=0),
             median=f.number("median"),
-            p90=f.number("p90"),
-            p99=f.number("p99"),
-            min=f.number("min"),
-            max=f.number("max"),
-            std=f.number("std"),
-            cv=f.number("cv"),
+            p90=f.number("p90", minimum=0),
+            p99=f.number("p99", minimum=0),
+            min=f.number("min", minimum=0),
+            max=f.number("max", minimum=0),
+            std=f.number("std", minimum=0),
+            cv=f.number("cv", minimum=0),
             ci95=f.pair("ci95"),
             n=f.integer("n", minimum=0),
         )
@@ -87,12 +92,15 @@ class SweepPoint:
 
     @classmethod
     def from_json(cls, f: Fields) -> SweepPoint:
+        status = f.string("status")
+        if status not in STATUSES:
+            raise f.fail("status", f"one of {', '.join(STATUSES)}")
         return cls(
             batch=f.integer("batch", minimum=1),
-            status=f.string("status"),
-            median_ms=f.opt_number("median_ms"),
+            status=status,
+            median_ms=f.opt_number("median_ms", minimum=0),
             ci95_ms=f.pair("ci95_ms") if f.has("ci95_ms") else None,
-            images_per_s=f.opt_number("images_per_s"),
+            images_per_s=f.opt_number("images_per_s", minimum=0),
             n=f.opt_integer("n", minimum=0),
             error=f.opt_string("error"),
         )

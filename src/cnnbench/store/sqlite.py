@@ -4,6 +4,17 @@ Tables: ``machines`` (one fingerprint per machine), ``runs`` (one row per result
 a hash of the spec and the machine so a sweep can skip what is done; the whole record is kept as
 JSON beside indexed columns), ``samples`` (raw series as little-endian float64 blobs, so every
 summary can be recomputed). Each record is written in one transaction.
+
+Several processes may open, create and write one file at once. Opening reads the file's marks
+(``application_id``, ``user_version``, its tables) in one snapshot; a new or older file gets its
+schema under the write lock (``BEGIN IMMEDIATE``, waiting up to :data:`BUSY_TIMEOUT_S`) after
+the marks are read again, so a second creator waits for the first and then finds a complete
+store. WAL is switched on after that, outside any transaction. A file that is not a cnnbench
+store (another application's, a newer schema, not SQLite at all) is one :class:`StoreError`.
+
+Writes are all or nothing, and nothing is written for a record that could not be kept: every
+record is turned into rows first (strict JSON, integers within 64 bits, and a record this store
+can read back), so one bad record fails before its transaction begins.
 """
 
 from __future__ import annotations
@@ -12,13 +23,17 @@ import contextlib
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cnnbench.errors import StoreError
+from cnnbench.errors import BadInput, StoreError
+from cnnbench.results._json import Fields
+from cnnbench.results._json import dumps as strict_dumps
 from cnnbench.results.record import ResultRecord
 
 DEFAULT_DB = "cnnbench.db"
@@ -85,21 +100,143 @@ def default_path() -> Path:
     return Path(os.environ.get("CNNBENCH_DB") or DEFAULT_DB)
 
 
+BUSY_TIMEOUT_S = 30.0  # how long an opener or writer waits for another process's write lock
+
+
 @contextlib.contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction (``BEGIN IMMEDIATE``): committed when the block ends, rolled back
-    when it raises (anything, ``KeyboardInterrupt`` included), so no partial rows remain."""
+    """One write transaction (``BEGIN IMMEDIATE``: it takes the write lock first, waiting up to
+    the busy timeout for another writer): committed when the block ends, rolled back when it
+    or the commit raises (anything, ``KeyboardInterrupt`` included), so no partial rows remain
+    and the connection is never left inside a transaction."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite may have rolled back already (a full disk, an I/O error)
+            with contextlib.suppress(sqlite3.Error):  # the first error is the one to report
+                conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+
+
+@dataclass(frozen=True)
+class _State:
+    """What an SQLite file says about itself, read in one transaction (one snapshot)."""
+
+    application_id: int
+    version: int
+    objects: int  # tables, indexes, views and triggers
+
+    @property
+    def empty(self) -> bool:
+        """A new file, or an SQLite file that holds nothing and claims no application."""
+        return (
+            self.objects == 0 and self.version == 0 and self.application_id in (0, APPLICATION_ID)
+        )
+
+
+def _read_state(conn: sqlite3.Connection) -> _State:
+    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    objects = int(conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0])
+    return _State(app_id, version, objects)
+
+
+def _busy(exc: sqlite3.Error) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED: another connection holds a lock we need."""
+    name = getattr(exc, "sqlite_errorname", "")
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """One record as the rows it becomes: built and checked before any transaction begins."""
+
+    run_id: str
+    machine: tuple[str, str, str]
+    run: tuple[object, ...]
+    samples: tuple[str, int, bytes] | None
+
+
+def _rows(rec: ResultRecord) -> _Rows:
+    """The rows of ``rec``, or a :class:`StoreError` saying why it cannot be stored: a record
+    that is not strict JSON (NaN, a value JSON cannot hold), an integer SQLite cannot store, or
+    a record this store could not read back (so ``results show`` always works)."""
+    try:
+        doc = rec.to_json(samples=False)
+        text = strict_dumps(doc)  # finite numbers, 64-bit integers, bounded nesting
+        data = np.asarray(rec.samples_ms, dtype="<f8")
+        if not np.isfinite(data).all():
+            raise BadInput("samples_ms must be finite numbers")
+        back = ResultRecord.from_json(json.loads(text))  # what the store reads, checked
+        machine = strict_dumps(rec.machine)
+    except BadInput as exc:
+        raise StoreError(f"record {rec.id} cannot be stored: {exc}") from None
+    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
+        raise StoreError(f"record {rec.id} cannot be stored: {exc!r:.200}") from None
+    spec, lat, machine_id = back.spec, back.latency_ms, str(back.machine["id"])
+    samples = ("latency", data.size, data.tobytes()) if data.size else None
+    return _Rows(
+        run_id=back.id,
+        machine=(machine_id, machine, back.created),
+        run=(
+            back.id,
+            back.key,
+            back.spec_hash,
+            machine_id,
+            back.created,
+            back.status,
+            spec.model.name,
+            spec.target.engine,
+            spec.target.device,
+            spec.target.precision,
+            spec.batch,
+            spec.target.threads,
+            spec.mode,
+            lat.median if lat else None,
+            lat.mean if lat else None,
+            back.throughput_ips,
+            text,
+        ),
+        samples=samples,
+    )
+
+
+def _peak_rows(
+    machine: dict[str, Any], peaks: list[dict[str, Any]], created: str
+) -> tuple[tuple[str, str, str], list[tuple[object, ...]]]:
+    """The machine row and peak rows of :meth:`Store.save_peaks`, checked before writing."""
+    try:
+        machine_id = machine.get("id")
+        if not isinstance(machine_id, str) or not machine_id:
+            raise BadInput(f"the machine id must be a non-empty string, got {machine_id!r:.40}")
+        fingerprint = strict_dumps(machine)
+        rows: list[tuple[object, ...]] = []
+        for i, p in enumerate(peaks):
+            f = Fields(p, f"peaks[{i}]")
+            rows.append(
+                (
+                    machine_id,
+                    f.string("kind"),
+                    f.string("precision"),
+                    f.number("value"),
+                    f.string("unit"),
+                    f.integer("threads", minimum=1),
+                    f.string("method"),
+                    created,
+                )
+            )
+    except BadInput as exc:
+        raise StoreError(f"peaks cannot be stored: {exc}") from None
+    except (TypeError, AttributeError) as exc:
+        raise StoreError(f"peaks cannot be stored: {exc!r:.200}") from None
+    return (machine_id, fingerprint, created), rows
 
 
 class Store:
-    """A cnnbench result store. Opening validates the file; nothing is written until asked."""
+    """A cnnbench result store. Opening validates the file; nothing is written until asked,
+    except the schema of a new (or older) store."""
 
     def __init__(self, path: str | Path | None = None, *, create: bool = True):
         self.path = Path(path) if path is not None else default_path()
@@ -108,10 +245,45 @@ class Store:
     # -- opening ---------------------------------------------------------------------------
     def _open(self, create: bool) -> sqlite3.Connection:
         path = self.path
+        try:
+            self._check_location(create)
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except OSError as exc:  # a name too long for the file system, a loop of links
+            raise StoreError(f"cannot use store path {path}: {exc.strerror or exc}") from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {path} ({exc})") from None
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        pause = 0.005
+        try:
+            while True:
+                try:
+                    self._prepare(conn)
+                    return conn
+                except sqlite3.OperationalError as exc:
+                    # Busy beyond what the busy handler covers (a WAL file being set up or
+                    # removed by another process): every step is idempotent, so try again.
+                    if not _busy(exc) or time.monotonic() > deadline:
+                        raise
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.2)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.OperationalError) and _busy(exc):
+                raise StoreError(
+                    f"store {path} stayed locked by another process for {BUSY_TIMEOUT_S:g} s"
+                ) from None
+            raise StoreError(f"store {path} is unreadable or corrupted ({exc})") from None
+        except BaseException:
+            conn.close()
+            raise
+
+    def _check_location(self, create: bool) -> None:
+        path = self.path
         if path.is_dir():
             raise StoreError(f"store path {path} is a directory")
-        exists = path.exists()
-        if not exists:
+        if not path.exists():
             if not create:
                 raise StoreError(f"no store at {path}")
             parent = path.parent if str(path.parent) else Path(".")
@@ -121,42 +293,54 @@ class Store:
                 raise StoreError(f"cannot create store {path}: folder {parent} is not writable")
         elif not os.access(path, os.W_OK):
             raise StoreError(f"store {path} is not writable")
-        try:
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA foreign_keys = ON")
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-            if exists and tables and app_id != APPLICATION_ID:
-                conn.close()
-                raise StoreError(f"{path} is an SQLite file but not a cnnbench store")
-            if exists and path.stat().st_size > 0 and not tables and app_id != APPLICATION_ID:
-                conn.close()
-                raise StoreError(f"{path} is not a cnnbench store")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            self._migrate(conn)
-            conn.execute("PRAGMA quick_check").fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"store {path} is unreadable or corrupted ({exc})") from None
-        return conn
 
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """Check the file and bring it to this schema, safe against other processes doing the
+        same at once: the check is read in one snapshot, and creation or migration happens
+        under the write lock after checking again, so a second creator waits for the first and
+        then finds a complete store. WAL is switched on afterwards, outside any transaction."""
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("BEGIN")  # deferred: one read snapshot, no write lock
+        try:
+            state = _read_state(conn)
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        if self._needs_schema(state):
+            with transaction(conn):  # the write lock; another creator may have finished first
+                state = _read_state(conn)
+                if self._needs_schema(state):
+                    self._migrate(conn, state.version)
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        check = conn.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise StoreError(f"store {self.path} is corrupted ({check})")
+
+    def _needs_schema(self, state: _State) -> bool:
+        """True when the file is empty or an older store; a :class:`StoreError` when it is not
+        a cnnbench store or a newer one."""
+        if state.empty:
+            return True
+        if state.application_id != APPLICATION_ID:
+            raise StoreError(f"{self.path} is an SQLite file but not a cnnbench store")
+        if state.version > SCHEMA_VERSION:
             raise StoreError(
-                f"store {self.path} has schema {version}; "
+                f"store {self.path} has schema {state.version}; "
                 f"this cnnbench reads up to {SCHEMA_VERSION}"
             )
+        return state.version < SCHEMA_VERSION
+
+    def _migrate(self, conn: sqlite3.Connection, version: int) -> None:
+        """From ``version`` to :data:`SCHEMA_VERSION`, inside the caller's transaction."""
         for target in range(version + 1, SCHEMA_VERSION + 1):
-            with transaction(conn):
-                for statement in MIGRATIONS[target].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(target),)
-                )
-                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                conn.execute(f"PRAGMA user_version = {target}")
+            for statement in MIGRATIONS[target].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(target),))
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self._conn.close()
@@ -177,66 +361,49 @@ class Store:
         self.save_many([record])
 
     def save_many(self, records: Iterable[ResultRecord], *, skip_existing: bool = False) -> int:
-        """Write records in one transaction; all or nothing. Returns how many were new."""
+        """Write records in one transaction; all or nothing. Every record is turned into rows
+        and checked first, so one that cannot be stored is a :class:`StoreError` before the
+        transaction begins. Returns how many were new."""
+        rows = [_rows(rec) for rec in records]
         written = 0
         with self.transaction() as conn:
-            for rec in records:
+            for r in rows:
                 if (
                     skip_existing
-                    and conn.execute("SELECT 1 FROM runs WHERE id = ?", (rec.id,)).fetchone()
+                    and conn.execute("SELECT 1 FROM runs WHERE id = ?", (r.run_id,)).fetchone()
                 ):
                     continue
-                self._insert(rec)
+                self._write(r)
                 written += 1
         return written
 
     def _insert(self, rec: ResultRecord) -> None:
+        """Write one record inside the caller's transaction."""
+        self._write(_rows(rec))
+
+    def _write(self, r: _Rows) -> None:
         conn = self._conn
-        m = rec.machine
-        conn.execute(
-            "INSERT OR IGNORE INTO machines VALUES (?, ?, ?)",
-            (m["id"], json.dumps(m, sort_keys=True), rec.created),
-        )
-        spec = rec.spec
-        lat = rec.latency_ms
-        conn.execute(
-            "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                rec.id,
-                rec.key,
-                rec.spec_hash,
-                m["id"],
-                rec.created,
-                rec.status,
-                spec.model.name,
-                spec.target.engine,
-                spec.target.device,
-                spec.target.precision,
-                spec.batch,
-                spec.target.threads,
-                spec.mode,
-                lat.median if lat else None,
-                lat.mean if lat else None,
-                rec.throughput_ips,
-                json.dumps(rec.to_json(samples=False), sort_keys=True, allow_nan=False),
-            ),
-        )
-        if rec.samples_ms:
-            data = np.asarray(rec.samples_ms, dtype="<f8").tobytes()
-            conn.execute(
-                "INSERT INTO samples VALUES (?, 'latency', 'ms', ?, ?)",
-                (rec.id, len(rec.samples_ms), data),
-            )
+        conn.execute("INSERT OR IGNORE INTO machines VALUES (?, ?, ?)", r.machine)
+        conn.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", r.run)
+        if r.samples is not None:
+            conn.execute("INSERT INTO samples VALUES (?, ?, 'ms', ?, ?)", (r.run_id, *r.samples))
 
     # -- reading ---------------------------------------------------------------------------
     def _record(self, row_json: str, run_id: str, samples: bool) -> ResultRecord:
-        d = json.loads(row_json)
-        if samples:
-            got = self._conn.execute(
-                "SELECT data FROM samples WHERE run_id = ? AND series = 'latency'", (run_id,)
-            ).fetchone()
-            d["samples_ms"] = np.frombuffer(got[0], dtype="<f8").tolist() if got else []
-        return ResultRecord.from_json(d)
+        """The record of one row; a row this version cannot read (written by an older one
+        with laxer checks) is a :class:`StoreError` naming the run, not a traceback."""
+        try:
+            d = json.loads(row_json)
+            if samples:
+                got = self._conn.execute(
+                    "SELECT data FROM samples WHERE run_id = ? AND series = 'latency'", (run_id,)
+                ).fetchone()
+                d["samples_ms"] = np.frombuffer(got[0], dtype="<f8").tolist() if got else []
+            return ResultRecord.from_json(d)
+        except BadInput as exc:
+            raise StoreError(f"run {run_id} in {self.path} cannot be read: {exc}") from None
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise StoreError(f"run {run_id} in {self.path} cannot be read ({exc!r:.120})") from None
 
     def query(
         self,
@@ -269,10 +436,14 @@ class Store:
         return [self._record(rec, rid, samples) for rid, rec in rows]
 
     def get(self, run_id: str, *, samples: bool = True) -> ResultRecord:
-        """The record whose id is ``run_id`` or starts with it (unique prefix)."""
-        rows = self._conn.execute(
-            "SELECT id, record FROM runs WHERE id LIKE ? LIMIT 2", (run_id.replace("%", "") + "%",)
-        ).fetchall()
+        """The record whose id is ``run_id`` or starts with it (unique prefix; exact and case
+        sensitive, no wildcards)."""
+        rows = self._conn.execute("SELECT id, record FROM runs WHERE id = ?", (run_id,)).fetchall()
+        if not rows and run_id:
+            rows = self._conn.execute(
+                "SELECT id, record FROM runs WHERE substr(id, 1, ?) = ? LIMIT 2",
+                (len(run_id), run_id),
+            ).fetchall()
         if not rows:
             raise StoreError(f"no run with id {run_id!r} in {self.path}")
         if len(rows) > 1:
@@ -308,26 +479,11 @@ class Store:
     def save_peaks(
         self, machine: dict[str, Any], peaks: list[dict[str, Any]], created: str
     ) -> None:
-        """Replace this machine's peaks (one transaction)."""
+        """Replace this machine's peaks (one transaction; every row checked before it)."""
+        machine_row, rows = _peak_rows(machine, peaks, created)
         with self.transaction() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO machines VALUES (?, ?, ?)",
-                (machine["id"], json.dumps(machine, sort_keys=True), created),
-            )
-            for p in peaks:
-                conn.execute(
-                    "INSERT OR REPLACE INTO peaks VALUES (?,?,?,?,?,?,?,?)",
-                    (
-                        machine["id"],
-                        p["kind"],
-                        p["precision"],
-                        p["value"],
-                        p["unit"],
-                        p["threads"],
-                        p["method"],
-                        created,
-                    ),
-                )
+            conn.execute("INSERT OR IGNORE INTO machines VALUES (?, ?, ?)", machine_row)
+            conn.executemany("INSERT OR REPLACE INTO peaks VALUES (?,?,?,?,?,?,?,?)", rows)
 
     def peaks(self, machine_id: str) -> list[dict[str, Any]]:
         rows = self._conn.execute(
