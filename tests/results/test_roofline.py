@@ -59,3 +59,24 @@ def test_missing_peaks_or_precision_is_explicit() -> None:
         peaks=PEAKS,
     )
     assert "no bf16 peak" in bf16.source
+
+
+def test_a_partial_cost_gives_no_roofline_and_no_gflops() -> None:
+    from dataclasses import replace
+
+    from cnnbench.report.tables import gflops_per_s
+    from cnnbench.results.roofline import record_roofline
+    from cnnbench.results.sections import Cost
+    from records import make_record
+
+    rec = make_record()
+    assert gflops_per_s(rec) is not None and record_roofline(rec, PEAKS).source != "none"
+    partial = Cost(
+        "test", per="image", macs=1000, flops=2000, complete=False, uncounted_nodes=39,
+        shapes="partial",
+    )  # fmt: skip
+    rec = replace(rec, cost=partial)
+    assert gflops_per_s(rec) is None
+    line = record_roofline(rec, PEAKS)
+    assert line.source == "none" and "lower bound (39 node(s) uncounted" in (line.reason or "")
+    assert Cost.from_json(partial.to_json()) == partial  # the flag survives export and import

@@ -71,6 +71,9 @@ def worker_cost(instance: ModelInstance) -> Cost:
         layer_count=len(cost.layers),
         uncounted=tuple(cost.uncounted),
         macs_by_type={k: v.macs for k, v in cost.by_type.items() if v.macs},
+        complete=cost.complete,
+        uncounted_nodes=cost.uncounted_nodes,
+        shapes=cost.shapes,
     )
 
 

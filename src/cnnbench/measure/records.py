@@ -155,7 +155,7 @@ def merge_outcomes(
         # Requests in flight: images/s is what completed over the wall time, not 1 / latency.
         images = sum(s.images_per_s * s.seconds for s in streams)
         throughput_ips = images / sum(s.seconds for s in streams)
-    flops = cost.flops * spec.batch if cost.flops else None
+    flops = cost.flops * spec.batch if cost.flops and not cost.lower_bound else None
     return ResultRecord(
         spec=spec,
         status="ok",

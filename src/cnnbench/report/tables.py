@@ -24,8 +24,8 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 def gflops_per_s(rec: ResultRecord) -> float | None:
     """Achieved GFLOP/s: per-image FLOPs (cost) times images per second."""
-    if rec.throughput_ips is None or not rec.cost.flops:
-        return None
+    if rec.throughput_ips is None or not rec.cost.flops or rec.cost.lower_bound:
+        return None  # a partial cost gives no GFLOP/s
     return rec.cost.flops * rec.throughput_ips / 1e9
 
 

@@ -136,6 +136,11 @@ def record_roofline(rec: ResultRecord, peaks: Peaks) -> Roofline:
     spec, cost = rec.spec, rec.cost
     if not cost.available:
         return Roofline.none(f"no cost for this run ({cost.reason})")
+    if cost.lower_bound:
+        return Roofline.none(
+            f"the cost is a lower bound ({cost.uncounted_nodes or 0} node(s) uncounted, "
+            f"shapes {cost.shapes or 'unknown'})"
+        )
     batch = spec.batch
     if rec.throughput is not None and rec.throughput.best_batch is not None:
         batch = rec.throughput.best_batch

@@ -34,11 +34,21 @@ class Cost:
     layer_count: int | None = None  # JSON key "layers"
     uncounted: tuple[str, ...] = ()  # op types without a FLOP formula
     macs_by_type: Mapping[str, int] = field(default_factory=dict)
+    # False: some node uncounted or some shape unknown, so macs/flops are lower bounds (None in
+    # records made before the flag existed)
+    complete: bool | None = None
+    uncounted_nodes: int | None = None
+    shapes: str | None = None  # "static", "executed (onnxruntime)" or "partial"
     legacy: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.source == NONE and not self.reason:
             raise ValueError("a cost with source 'none' must say why")
+
+    @property
+    def lower_bound(self) -> bool:
+        """The totals are lower bounds: no GFLOP/s, roofline or FLOP/J may be derived."""
+        return self.complete is False
 
     @classmethod
     def none(cls, reason: str) -> Cost:
@@ -61,6 +71,9 @@ class Cost:
                 "weight_bytes": self.weight_bytes,
                 "activation_bytes": self.activation_bytes,
                 "layers": self.layer_count,
+                "complete": self.complete,
+                "uncounted_nodes": self.uncounted_nodes,
+                "shapes": self.shapes,
             }
         )
         if self.available and self.per is not None:
@@ -85,6 +98,9 @@ class Cost:
             "layers",
             "uncounted",
             "macs_by_type",
+            "complete",
+            "uncounted_nodes",
+            "shapes",
         )
         source = f.string("source")
         return cls(
@@ -100,6 +116,9 @@ class Cost:
             layer_count=f.opt_integer("layers", minimum=0),
             uncounted=f.strings("uncounted"),
             macs_by_type=f.counts("macs_by_type"),
+            complete=f.opt_boolean("complete"),
+            uncounted_nodes=f.opt_integer("uncounted_nodes", minimum=0),
+            shapes=f.opt_string("shapes"),
             legacy=f.rest(known),
         )
 
