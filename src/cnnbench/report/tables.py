@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from cnnbench.results.record import ResultRecord
@@ -59,7 +60,7 @@ def agreement_cell(rec: ResultRecord) -> str:
 
 
 def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Table:
-    table = Table(title=title, header_style="bold")
+    table = Table(title=escape(title) if title else None, header_style="bold")
     for col, justify in (
         ("model", "left"),
         ("engine", "left"),
@@ -98,8 +99,8 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
             rec.error if rec.status != "ok" else "; ".join(w.split(":")[0] for w in rec.warnings)
         )
         table.add_row(
-            s.model.name,
-            s.target.engine + ("" if s.target.device == "cpu" else f"/{s.target.device}"),
+            escape(s.model.name),
+            escape(s.target.engine + ("" if s.target.device == "cpu" else f"/{s.target.device}")),
             s.mode,
             batch,
             str(rec.effective.threads or s.target.threads or "-"),
@@ -116,7 +117,7 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
             _fmt(gflops_per_s(rec), 1),
             f"{speedup:.2f}x" if speedup is not None else "-",
             agreement_cell(rec),
-            (notes or "")[:60],
+            escape((notes or "")[:60]),
         )
     return table
 
@@ -141,8 +142,8 @@ def runs_list_table(records: Sequence[ResultRecord]) -> Table:
         table.add_row(
             rec.id[:12],
             rec.created[:19].replace("T", " "),
-            s.model.name,
-            s.target.engine,
+            escape(s.model.name),
+            escape(s.target.engine),
             s.mode,
             str(s.batch),
             f"[{style}]{rec.status}[/{style}]",
@@ -153,18 +154,19 @@ def runs_list_table(records: Sequence[ResultRecord]) -> Table:
 
 
 def key_value_table(rows: Iterable[tuple[str, Any]], title: str | None = None) -> Table:
-    table = Table(title=title, show_header=False, title_justify="left")
+    table = Table(title=escape(title) if title else None, show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
     for key, value in rows:
-        table.add_row(key, "-" if value is None else str(value))
+        table.add_row(escape(key), "-" if value is None else escape(str(value)))
     return table
 
 
 def sweep_table(rec: ResultRecord) -> Table | None:
     if not rec.throughput:
         return None
-    table = Table(title=f"throughput sweep: {rec.spec.model.name} on {rec.spec.target.engine}")
+    title = f"throughput sweep: {rec.spec.model.name} on {rec.spec.target.engine}"
+    table = Table(title=escape(title))
     for col in ("batch", "status", "median ms", "img/s"):
         table.add_column(col, justify="right")
     for p in rec.throughput.sweep:
