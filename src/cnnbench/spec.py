@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -19,10 +20,120 @@ MODES = ("latency", "throughput")
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 
 
-def _positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise BadInput(f"{what} must be a positive integer, got {value!r}")
-    return value
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+@dataclass(frozen=True)
+class IntRange:
+    """The integers from ``lo`` to ``hi``, both included: the documented range of a setting."""
+
+    lo: int
+    hi: int
+
+    def __str__(self) -> str:
+        return f"an integer from {self.lo} to {self.hi}"
+
+    @property
+    def short(self) -> str:
+        """The range in a few characters, for help texts: ``1..65536``."""
+        return f"{self.lo}..{self.hi}"
+
+    def contains(self, value: object) -> bool:
+        return (
+            isinstance(value, int) and not isinstance(value, bool) and self.lo <= value <= self.hi
+        )
+
+    def check(self, value: object, what: str) -> int:
+        """``value`` when it lies in the range, else a :class:`BadInput` naming ``what``."""
+        if not self.contains(value):
+            raise BadInput(f"{what} must be {self}, got {_show(value)}")
+        assert isinstance(value, int)
+        return value
+
+
+@dataclass(frozen=True)
+class FloatRange:
+    """Finite numbers above ``lo`` (excluded) up to ``hi`` (included unless ``hi_open``)."""
+
+    lo: float
+    hi: float
+    hi_open: bool = False
+
+    def __str__(self) -> str:
+        return f"a number > {self.lo:g} and {'<' if self.hi_open else '<='} {self.hi:g}"
+
+    @property
+    def short(self) -> str:
+        """The range in a few characters, for help texts: ``0 < x <= 86400``."""
+        return f"{self.lo:g} < x {'<' if self.hi_open else '<='} {self.hi:g}"
+
+    def contains(self, value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if isinstance(value, int) and abs(value) > 2**63:  # no float for it; out of any range
+            return False
+        v = float(value)
+        return math.isfinite(v) and self.lo < v and (v < self.hi if self.hi_open else v <= self.hi)
+
+    def check(self, value: object, what: str) -> float:
+        """``value`` as a float when it lies in the range, else a :class:`BadInput`."""
+        if not self.contains(value):
+            raise BadInput(f"{what} must be {self}, got {_show(value)}")
+        assert isinstance(value, int | float)
+        return float(value)
+
+
+# The documented range of every numeric setting. The CLI shows them in its help and checks them
+# as it parses; the specs below check them again, so a spec built through the API, read back
+# from a store or imported from a file is held to the same limits.
+BATCH = IntRange(1, 65_536)  # the batch of a measurement, and the largest of a throughput sweep
+THREADS = IntRange(1, 1024)  # intra-op threads
+STREAMS = IntRange(1, 1024)  # concurrent requests in flight
+CPU_NUMBER = IntRange(0, 8191)  # a CPU in an affinity list (Linux's NR_CPUS is at most 8192)
+INPUT_RANK = IntRange(1, 8)  # dimensions of the per-sample input shape
+INPUT_DIM = IntRange(1, 65_536)  # each dimension of the per-sample input shape
+INPUT_ELEMENTS_MAX = 2**30  # elements of one sample (4 GiB of fp32)
+BUDGET_S = FloatRange(0, 86_400)  # seconds of timing per measurement (one day at most)
+WARMUP_S = FloatRange(0, 86_400)  # the longest warm-up, seconds
+MIN_SAMPLES = IntRange(1, 100_000)  # timed calls before a measurement may stop
+MAX_SAMPLES = IntRange(1, 10_000_000)  # timed calls at most
+TARGET_REL_CI = FloatRange(0, 1, hi_open=True)  # CI95 half-width relative to the median
+TIMEOUT_S = FloatRange(0, 7 * 86_400)  # seconds a configuration's worker may take (one week)
+ROUNDS = IntRange(1, 1000)  # interleaved rounds per comparison
+LIST_LIMIT = IntRange(1, 1_000_000)  # rows a listing shows
+
+NAME_MAX_CHARS = 4096  # an engine, device, ISA, probe or option name or value
+
+
+def _name(value: object, what: str, *, optional: bool = False) -> None:
+    """A non-blank string of sane length (None too when ``optional``)."""
+    if value is None and optional:
+        return
+    if not isinstance(value, str) or not value.strip():
+        raise BadInput(f"{what} must be a non-empty string, got {_show(value)}")
+    if len(value) > NAME_MAX_CHARS:
+        raise BadInput(f"{what} is longer than {NAME_MAX_CHARS} characters")
+
+
+def check_input_shape(shape: object) -> tuple[int, ...]:
+    """A per-sample input shape (a tuple or list) within :data:`INPUT_RANK`, :data:`INPUT_DIM`
+    and :data:`INPUT_ELEMENTS_MAX`, as a tuple; a :class:`BadInput` otherwise."""
+    if isinstance(shape, list):
+        shape = tuple(shape)
+    if not isinstance(shape, tuple) or not shape:
+        raise BadInput(f"the input shape must be a non-empty list of integers, got {_show(shape)}")
+    if not INPUT_RANK.contains(len(shape)):
+        raise BadInput(f"the input shape has {len(shape)} dimensions; it may have 1 to 8")
+    for dim in shape:
+        INPUT_DIM.check(dim, "every input dimension")
+    if math.prod(shape) > INPUT_ELEMENTS_MAX:
+        raise BadInput(
+            f"the input shape {'x'.join(map(str, shape))} holds {math.prod(shape)} elements "
+            f"per sample; at most {INPUT_ELEMENTS_MAX} are allowed"
+        )
+    return shape
 
 
 @dataclass(frozen=True)
@@ -32,8 +143,7 @@ class ModelRef:
     name: str
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise BadInput("a model name must be a non-empty string")
+        _name(self.name, "a model name")
 
     def __str__(self) -> str:
         return self.name
@@ -53,23 +163,43 @@ class Target:
     options: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
+        _name(self.engine, "the engine")
+        _name(self.device, "the device")
+        _name(self.isa, "the ISA cap", optional=True)
         if self.threads is not None:
-            _positive_int(self.threads, "threads")
-        _positive_int(self.streams, "streams")
+            THREADS.check(self.threads, "threads")
+        STREAMS.check(self.streams, "streams")
         if self.precision not in PRECISIONS:
             raise BadInput(
-                f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}"
+                f"unknown precision {_show(self.precision)}; choose one of {', '.join(PRECISIONS)}"
             )
+        if isinstance(self.cores, list):
+            object.__setattr__(self, "cores", tuple(self.cores))
         if self.cores is not None:
+            if not isinstance(self.cores, tuple):
+                raise BadInput(f"the CPUs must be a list of CPU numbers, got {_show(self.cores)}")
             if not self.cores:
                 raise BadInput("the list of CPUs is empty")
             for core in self.cores:
-                if isinstance(core, bool) or not isinstance(core, int) or core < 0:
-                    raise BadInput(f"CPU numbers must be non-negative integers, got {core!r}")
+                CPU_NUMBER.check(core, "a CPU number")
             if tuple(sorted(set(self.cores))) != self.cores:
                 object.__setattr__(self, "cores", tuple(sorted(set(self.cores))))
-        if tuple(sorted(self.options)) != self.options:
-            object.__setattr__(self, "options", tuple(sorted(self.options)))
+        if not isinstance(self.options, tuple | list):
+            raise BadInput(f"engine options must be (key, value) pairs, got {_show(self.options)}")
+        keys: set[str] = set()
+        for pair in self.options:
+            if not (isinstance(pair, tuple | list) and len(pair) == 2):
+                raise BadInput(f"an engine option must be a (key, value) pair, got {_show(pair)}")
+            key, value = pair
+            _name(key, "an engine option's name")
+            if not isinstance(value, str) or len(value) > NAME_MAX_CHARS:
+                raise BadInput(f"engine option {key}: the value must be a string")
+            if key in keys:
+                raise BadInput(f"engine option {key} is given twice")
+            keys.add(key)
+        options = tuple(sorted((k, v) for k, v in self.options))
+        if options != self.options:
+            object.__setattr__(self, "options", options)
 
     def option(self, key: str, default: str | None = None) -> str | None:
         return dict(self.options).get(key, default)
@@ -86,14 +216,14 @@ class Budget:
     warmup_max_s: float | None = None
 
     def __post_init__(self) -> None:
-        if not self.seconds > 0:
-            raise BadInput(f"the budget must be a positive number of seconds, got {self.seconds}")
-        _positive_int(self.min_samples, "the minimum sample count")
-        _positive_int(self.max_samples, "the maximum sample count")
+        BUDGET_S.check(self.seconds, "the budget in seconds")
+        MIN_SAMPLES.check(self.min_samples, "the minimum sample count")
+        MAX_SAMPLES.check(self.max_samples, "the maximum sample count")
         if self.max_samples < self.min_samples:
             raise BadInput("the maximum sample count is below the minimum")
-        if not 0 < self.target_rel_ci < 1:
-            raise BadInput("the target confidence half-width must lie in (0, 1)")
+        TARGET_REL_CI.check(self.target_rel_ci, "the target confidence half-width")
+        if self.warmup_max_s is not None:
+            WARMUP_S.check(self.warmup_max_s, "the longest warm-up in seconds")
 
     @property
     def warmup_limit_s(self) -> float:
@@ -114,15 +244,24 @@ class RunSpec:
     probes: tuple[str, ...] = ()  # probe names or module:Class refs (measure.probes)
 
     def __post_init__(self) -> None:
-        _positive_int(self.batch, "batch")
-        if any(not isinstance(p, str) or not p for p in self.probes):
-            raise BadInput("probe names must be non-empty strings")
-        if not self.input_shape:
-            raise BadInput("the input shape is empty")
-        for dim in self.input_shape:
-            _positive_int(dim, "every input dimension")
+        if not isinstance(self.model, ModelRef):
+            raise BadInput(f"the model must be a ModelRef, got {_show(self.model)}")
+        if not isinstance(self.target, Target):
+            raise BadInput(f"the target must be a Target, got {_show(self.target)}")
+        if not isinstance(self.budget, Budget):
+            raise BadInput(f"the budget must be a Budget, got {_show(self.budget)}")
+        BATCH.check(self.batch, "batch")
+        shape = check_input_shape(self.input_shape)
+        if shape != self.input_shape:
+            object.__setattr__(self, "input_shape", shape)
+        if isinstance(self.probes, list):
+            object.__setattr__(self, "probes", tuple(self.probes))
+        if not isinstance(self.probes, tuple):
+            raise BadInput(f"probes must be a tuple of names, got {_show(self.probes)}")
+        for probe in self.probes:
+            _name(probe, "a probe name")
         if self.mode not in MODES:
-            raise BadInput(f"unknown mode {self.mode!r}; choose one of {', '.join(MODES)}")
+            raise BadInput(f"unknown mode {_show(self.mode)}; choose one of {', '.join(MODES)}")
 
     @property
     def full_input_shape(self) -> tuple[int, ...]:
@@ -177,30 +316,48 @@ class RunSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunSpec:
+        """The spec of :meth:`to_dict` (a record's ``spec``): every field checked, no coercion."""
+        if not isinstance(d, dict):
+            raise BadInput(f"a run spec must be an object, got {_show(d)}")
         try:
+            options = d.get("options") or {}
+            if not isinstance(options, dict):
+                raise BadInput(f"options must be an object, got {_show(options)}")
             cores = d.get("cores")
+            if cores is not None and not isinstance(cores, list):
+                raise BadInput(f"cores must be a list of CPU numbers, got {_show(cores)}")
+            shape = d.get("input_shape")
+            if not isinstance(shape, list):
+                raise BadInput(f"input_shape must be a list of integers, got {_show(shape)}")
+            probes = d.get("probes") or []
+            if not isinstance(probes, list):
+                raise BadInput(f"probes must be a list of names, got {_show(probes)}")
+            budget = d.get("budget")
+            if budget is not None and not isinstance(budget, dict):
+                raise BadInput(f"budget must be an object, got {_show(budget)}")
             target = Target(
-                engine=str(d["engine"]),
-                device=str(d.get("device", "cpu")),
+                engine=d["engine"],
+                device=d.get("device", "cpu"),
                 threads=d.get("threads"),
                 cores=tuple(cores) if cores is not None else None,
                 isa=d.get("isa"),
-                precision=str(d.get("precision", "fp32")),
-                streams=int(d.get("streams", 1)),
-                options=tuple(sorted((str(k), str(v)) for k, v in d.get("options", {}).items())),
+                precision=d.get("precision", "fp32"),
+                streams=d.get("streams", 1),
+                options=tuple(sorted(options.items())),
             )
-            budget = Budget(**d["budget"]) if d.get("budget") else Budget()
             return cls(
-                model=ModelRef(str(d["model"])),
-                input_shape=tuple(d["input_shape"]),
+                model=ModelRef(d["model"]),
+                input_shape=tuple(shape),
                 batch=d["batch"],
                 target=target,
-                mode=str(d.get("mode", "latency")),
-                budget=budget,
-                probes=tuple(str(p) for p in d.get("probes") or ()),
+                mode=d.get("mode", "latency"),
+                budget=Budget(**budget) if budget else Budget(),
+                probes=tuple(probes),
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise BadInput(f"not a valid run spec: {exc!r}") from exc
+        except KeyError as exc:
+            raise BadInput(f"a run spec needs {exc.args[0]!r}") from None
+        except TypeError as exc:  # an unknown or missing budget field
+            raise BadInput(f"not a valid run spec: {exc}") from None
 
     def with_batch(self, batch: int) -> RunSpec:
         return replace(self, batch=batch)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cnnbench.cli._common import emit_json, environment, err, open_store, out
-from cnnbench.errors import BadInput
+from cnnbench.cli._common import check_store, emit_json, environment, err, open_store, out
 
 
 def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -47,11 +46,10 @@ def _peaks(args: argparse.Namespace, env: Any) -> tuple[list[dict[str, Any]], li
     from cnnbench.execute.peaks import measure_and_store
 
     if not args.peaks:
-        try:
-            with open_store(args, create=False) as store:
-                return store.peaks(env.machine["id"]), []
-        except BadInput:  # no store yet, or not readable: nothing cached
+        if not check_store(args, missing_ok=True):  # no store yet: nothing cached
             return [], []
+        with open_store(args, create=False) as store:
+            return store.peaks(env.machine["id"]), []
     with open_store(args) as store:
         err.print("measuring peaks (matrix products, large copy)...")
         return measure_and_store(store, env.machine)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from cnnbench import __version__
 from cnnbench.cli import engines, info, models, results, run
-from cnnbench.cli._common import Parser, err
+from cnnbench.cli._common import Parser, check_outputs, err, shown, text_arg
 from cnnbench.errors import BadInput, CnnbenchError
 
 DESCRIPTION = (
@@ -26,9 +26,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"cnnbench {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     db = Parser(add_help=False)
-    db.add_argument("--db", help="result store (default ./cnnbench.db or $CNNBENCH_DB)")
+    db.add_argument(
+        "--db", type=text_arg, help="result store (default ./cnnbench.db or $CNNBENCH_DB)"
+    )
     js = Parser(add_help=False)
-    js.add_argument("--json", metavar="FILE", help="write machine-readable output ('-': stdout)")
+    js.add_argument(
+        "--json",
+        type=text_arg,
+        metavar="FILE",
+        help="write machine-readable output ('-': stdout, which then holds only JSON)",
+    )
     info.add_parser(sub, [db, js])
     engines.add_parser(sub, [js])
     models.add_parser(sub, [js])
@@ -37,12 +44,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _error(message: str) -> None:
+    """One line on stderr, whatever the message holds."""
+    line = " ".join(message.split())
+    err.print(f"cnnbench: error: {line}", markup=False, highlight=False, soft_wrap=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        check_outputs(args)
         return int(args.func(args))
     except BadInput as exc:
-        err.print(f"cnnbench: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        _error(str(exc))
+        return 2
+    except OSError as exc:  # last resort: a path the checks above did not foresee
+        where = f"{shown(str(exc.filename))}: " if exc.filename is not None else ""
+        _error(f"{where}{exc.strerror or exc}")
         return 2
     except CnnbenchError as exc:  # a measurement of the tool itself failed (recorded nowhere)
         err.print(f"cnnbench: failed: {exc}", markup=False, highlight=False, soft_wrap=True)

@@ -8,30 +8,46 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cnnbench.cli._common import emit_json, err, open_store, positive_int, tables_console
+from cnnbench.cli._common import (
+    emit_json,
+    err,
+    int_in,
+    open_store,
+    shown,
+    store_path,
+    tables_console,
+    text_arg,
+)
 from cnnbench.errors import BadInput
+from cnnbench.spec import LIST_LIMIT
 
 
 def add_parser(sub: Any, db: argparse.ArgumentParser, js: argparse.ArgumentParser) -> None:
     from cnnbench.cli._common import Parser
+    from cnnbench.results.record import STATUSES
 
     s = sub.add_parser("results", help="list, show, export or import stored results")
     rs = s.add_subparsers(dest="action", required=True, parser_class=Parser)
     for name in ("list", "export"):
         r = rs.add_parser(name, parents=[db] + ([js] if name == "list" else []))
-        r.add_argument("--model")
-        r.add_argument("--engine")
-        r.add_argument("--status")
+        r.add_argument("--model", type=text_arg)
+        r.add_argument("--engine", type=text_arg)
+        r.add_argument("--status", choices=STATUSES)
         if name == "list":
-            r.add_argument("--limit", type=positive_int, default=50)
+            r.add_argument(
+                "--limit",
+                type=int_in(LIST_LIMIT),
+                default=50,
+                help=f"rows at most ({LIST_LIMIT.short}; default 50)",
+            )
         else:
-            r.add_argument("-o", "--output", help="JSON lines file (default stdout)")
+            r.add_argument("-o", "--output", type=text_arg, help="JSON lines file (default stdout)")
         r.set_defaults(func=cmd_results)
     r = rs.add_parser("show", parents=[db, js])
-    r.add_argument("id")
+    r.add_argument("id", type=text_arg, help="a run id, or a unique prefix of one")
     r.set_defaults(func=cmd_results)
     r = rs.add_parser("import", parents=[db])
-    r.add_argument("file")
+    r.add_argument("file", type=text_arg, help="JSON lines file of result records")
     r.set_defaults(func=cmd_results)
 
 
@@ -55,9 +71,17 @@ def cmd_results(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from cnnbench.cli._args import check_input_file, check_store_path, same_file
     from cnnbench.results.exchange import read_jsonl
 
-    records = read_jsonl(Path(args.file))  # all validated before anything is written
+    path = Path(args.file)
+    check_input_file(path, "results import")
+    db = store_path(args)
+    if same_file(path, db):
+        raise BadInput(f"results import {shown(args.file)} is the result store itself")
+    flag = "--db" if args.db is not None else "the store ($CNNBENCH_DB)"
+    check_store_path(db, flag, create=True)
+    records = read_jsonl(path)  # all validated before anything is written
     with open_store(args) as store:
         new = store.save_many(records, skip_existing=True)
     err.print(f"imported {new} record(s), {len(records) - new} already present")
@@ -95,6 +119,6 @@ def _export(args: argparse.Namespace, store: Any, filters: dict[str, str | None]
             with open(args.output, "w") as fh:
                 n = write_jsonl(records, fh)
         except OSError as exc:
-            raise BadInput(f"cannot write {args.output}: {exc.strerror}") from None
+            raise BadInput(f"--output: cannot write {shown(args.output)}: {exc.strerror}") from None
     err.print(f"exported {n} record(s)")
     return 0

@@ -3,48 +3,104 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from cnnbench.cli._common import (
+    check_store,
     emit_json,
     environment,
     err,
+    float_in,
+    int_in,
     open_store,
-    positive_float,
-    positive_int,
     shape_arg,
     tables_console,
+    text_arg,
 )
-from cnnbench.spec import PRECISIONS, Budget
+from cnnbench.spec import (
+    BATCH,
+    BUDGET_S,
+    INPUT_DIM,
+    MIN_SAMPLES,
+    PRECISIONS,
+    ROUNDS,
+    STREAMS,
+    TARGET_REL_CI,
+    THREADS,
+    TIMEOUT_S,
+    Budget,
+)
 
 
 def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     s = sub.add_parser("run", parents=parents, help="measure models on engines")
-    s.add_argument("models", nargs="+", metavar="MODEL")
-    s.add_argument("-e", "--engine", action="append", help="engine name, or 'all' (repeatable)")
-    s.add_argument("--batch", type=positive_int, default=1)
-    s.add_argument("--max-batch", type=positive_int, default=256, help="throughput sweep limit")
-    s.add_argument("--threads", type=positive_int)
-    s.add_argument("--cores", help="CPU affinity of the worker, e.g. 0,1 or 0-3")
-    s.add_argument("--isa", help="cap the instruction set (avx2, avx512, ...)")
+    s.add_argument("models", nargs="+", type=text_arg, metavar="MODEL")
+    s.add_argument(
+        "-e", "--engine", type=text_arg, action="append", help="engine name, or 'all' (repeatable)"
+    )
+    s.add_argument("--batch", type=int_in(BATCH), default=1, help=f"batch size ({BATCH.short})")
+    s.add_argument(
+        "--max-batch",
+        type=int_in(BATCH),
+        default=256,
+        help=f"largest batch of the throughput sweep ({BATCH.short}; default 256)",
+    )
+    s.add_argument("--threads", type=int_in(THREADS), help=f"intra-op threads ({THREADS.short})")
+    s.add_argument("--cores", type=text_arg, help="CPU affinity of the worker, e.g. 0,1 or 0-3")
+    s.add_argument("--isa", type=text_arg, help="cap the instruction set (avx2, avx512, ...)")
     s.add_argument("--precision", default="fp32", choices=list(PRECISIONS))
-    s.add_argument("--device", default="cpu")
-    s.add_argument("--streams", type=positive_int, default=1)
-    s.add_argument("--option", action="append", metavar="KEY=VALUE", help="engine option")
-    s.add_argument("--mode", action="append", help="latency, throughput or both (repeatable)")
-    s.add_argument("--input-shape", help="per-sample input shape, e.g. 3x227x227")
-    s.add_argument("--budget", type=positive_float, default=3.0, help="seconds per measurement")
-    s.add_argument("--min-samples", type=positive_int, default=10)
-    s.add_argument("--ci", type=positive_float, default=0.01, help="target CI95 half-width")
-    s.add_argument("--timeout", type=positive_float, help="seconds per configuration")
+    s.add_argument("--device", type=text_arg, default="cpu")
+    s.add_argument(
+        "--streams",
+        type=int_in(STREAMS),
+        default=1,
+        help=f"requests in flight ({STREAMS.short}; default 1)",
+    )
+    s.add_argument(
+        "--option", type=text_arg, action="append", metavar="KEY=VALUE", help="engine option"
+    )
+    s.add_argument(
+        "--mode", type=text_arg, action="append", help="latency, throughput or both (repeatable)"
+    )
+    s.add_argument(
+        "--input-shape",
+        type=text_arg,
+        help=f"per-sample input shape, e.g. 3x227x227 (each dimension {INPUT_DIM.short})",
+    )
+    s.add_argument(
+        "--budget",
+        type=float_in(BUDGET_S),
+        default=3.0,
+        help=f"seconds per measurement ({BUDGET_S.short}; default 3)",
+    )
+    s.add_argument(
+        "--min-samples",
+        type=int_in(MIN_SAMPLES),
+        default=10,
+        help=f"timed calls before a measurement may stop ({MIN_SAMPLES.short}; default 10)",
+    )
+    s.add_argument(
+        "--ci",
+        type=float_in(TARGET_REL_CI),
+        default=0.01,
+        help=f"target CI95 half-width, relative ({TARGET_REL_CI.short}; default 0.01)",
+    )
+    s.add_argument(
+        "--timeout",
+        type=float_in(TIMEOUT_S),
+        help=f"seconds per configuration ({TIMEOUT_S.short}; default from the budget)",
+    )
     s.add_argument(
         "--rounds",
-        type=positive_int,
-        help="interleaved rounds per comparison (default 3 with several engines, else 1)",
+        type=int_in(ROUNDS),
+        help=(
+            f"interleaved rounds per comparison ({ROUNDS.short}; "
+            "default 3 with several engines, else 1)"
+        ),
     )
     s.add_argument(
         "--probe",
+        type=text_arg,
         action="append",
         metavar="NAME",
         help="probe around the timed window or the worker (repeatable; module:Class: your own)",
@@ -54,7 +110,9 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="skip configurations already measured (status ok) on this machine",
     )
-    s.add_argument("--executor", default="local", help="where workers run (default: local)")
+    s.add_argument(
+        "--executor", type=text_arg, default="local", help="where workers run (default: local)"
+    )
     s.add_argument("-v", "--verbose", action="store_true", help="print the throughput sweeps")
     s.set_defaults(func=cmd_run)
 
@@ -62,8 +120,8 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from cnnbench.cli._args import check_writable, parse_cores, parse_options
-    from cnnbench.execute.executors import get_executor
+    from cnnbench.cli._args import parse_cores, parse_options
+    from cnnbench.execute.executors import executor_names, get_executor
     from cnnbench.execute.plan import RunRequest, plan
     from cnnbench.execute.run import Skipped, execute
     from cnnbench.report.tables import runs_table, sweep_table
@@ -76,7 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         batch=args.batch,
         max_batch=args.max_batch,
         threads=args.threads,
-        cores=parse_cores(args.cores) if args.cores else None,
+        cores=parse_cores(args.cores) if args.cores is not None else None,
         isa=args.isa,
         precision=args.precision,
         device=args.device,
@@ -86,10 +144,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         budget=budget,
         probes=tuple(args.probe or ()),
         resolve_timeout_s=args.timeout,
+        rounds=args.rounds,
+        timeout_s=args.timeout,
     )
+    if args.executor not in executor_names():
+        get_executor(args.executor)  # unknown: a BadInput listing the known ones
+    check_store(args)  # an unusable store is refused before a model is resolved
     specs = plan(req)
-    if args.json:
-        check_writable(Path(args.json))
     executor = get_executor(args.executor)
     store = open_store(args)
     env = environment()
@@ -127,8 +188,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             env,
             executor=executor,
             resume=args.resume,
-            rounds=args.rounds,
-            timeout_s=args.timeout,
+            rounds=req.rounds,
+            timeout_s=req.timeout_s,
             on_done=done,
             on_skip=skipped,
             progress=step,
