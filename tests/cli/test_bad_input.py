@@ -40,7 +40,6 @@ from records import make_record
 
 LONG = "x" * 300  # longer than any file system's name limit (255 bytes)
 HUGE = "99999999999999999999"  # beyond 64 bits
-LEAD = "lead: model resolution"
 
 
 @dataclass(frozen=True)
@@ -230,9 +229,9 @@ CASES: list[Case] = [
     c("import-file-empty", *IMPORT, "", expect="file"),
     # -- models (resolved by the lead's model workers) -------------------------------------------
     c("run-model-unknown", "run", "resnet5", expect="unknown model 'resnet5'", worker=True),
-    c("run-model-long", "run", LONG, expect="too long|unknown model", worker=True, xfail=LEAD),
-    c("run-onnx-long", "run", f"{LONG}.onnx", expect="too long|onnx", worker=True, xfail=LEAD),
-    c("models-detail-long", "models", "--detail", LONG, expect="too long", worker=True, xfail=LEAD),
+    c("run-model-long", "run", LONG, expect="too long|unknown model", worker=True),
+    c("run-onnx-long", "run", f"{LONG}.onnx", expect="too long|onnx", worker=True),
+    c("models-detail-long", "models", "--detail", LONG, expect="too long", worker=True),
     # -- the store -------------------------------------------------------------------------------
     c("run-db-empty", *RUN, "--db=", expect="--db"),
     c("run-db-missing-folder", *RUN, "--db={tmp}/missing/x.db", expect="does not exist"),

@@ -138,6 +138,10 @@ def detail_entry(payload: dict[str, object]) -> dict[str, object]:
         )
     except BadInput as exc:
         return {"bad_input": str(exc)}
+    except OSError as exc:  # a path the file system refuses (too long, a loop, no access)
+        from cnnbench.models.describe import os_error_message
+
+        return {"bad_input": os_error_message(str(payload["ref"]), exc)}
     if info.onnx_path is not None:
         path = info.onnx_path
     else:

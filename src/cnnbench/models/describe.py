@@ -15,6 +15,12 @@ from cnnbench.errors import BadInput
 from cnnbench.models._registry import get_model_info
 
 
+def os_error_message(ref: str, exc: OSError) -> str:
+    """One line for a model reference the file system refused."""
+    shown = ref if len(ref) <= 80 else f"{ref[:77]}..."
+    return f"model {shown!r}: {exc.strerror or exc}"
+
+
 def describe(payload: dict[str, Any]) -> dict[str, Any]:
     """``{"ref": str, "input_shape": [int, ...] | None}`` -> what the parent needs to plan."""
     shape = payload.get("input_shape")
@@ -22,6 +28,8 @@ def describe(payload: dict[str, Any]) -> dict[str, Any]:
         info = get_model_info(str(payload["ref"]), tuple(shape) if shape else None)
     except BadInput as exc:
         return {"bad_input": str(exc)}
+    except OSError as exc:  # a path the file system refuses (too long, a loop, no access)
+        return {"bad_input": os_error_message(str(payload["ref"]), exc)}
     return {
         "name": info.name,
         "family": info.family,
