@@ -92,3 +92,13 @@ def test_bad_values_are_bad_input(make) -> None:  # type: ignore[no-untyped-def]
 def test_from_dict_rejects_garbage() -> None:
     with pytest.raises(BadInput):
         RunSpec.from_dict({"model": "x"})
+
+
+def test_a_strict_isa_cap_joins_the_identity_and_needs_a_cap() -> None:
+    strict = _spec(isa="avx2", isa_strict=True)
+    assert strict.identity()["isa_strict"] is True
+    assert "isa_strict" not in _spec(isa="avx2").identity()  # old hashes hold
+    assert strict.spec_hash() != _spec(isa="avx2").spec_hash()
+    assert RunSpec.from_dict(strict.to_dict()) == strict
+    with pytest.raises(BadInput, match="needs an ISA cap"):
+        _spec(isa_strict=True)

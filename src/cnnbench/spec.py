@@ -161,11 +161,16 @@ class Target:
     precision: str = "fp32"
     streams: int = 1
     options: tuple[tuple[str, str], ...] = ()
+    isa_strict: bool = False  # refuse any node above the ISA cap, not only compute kernels
 
     def __post_init__(self) -> None:
         _name(self.engine, "the engine")
         _name(self.device, "the device")
         _name(self.isa, "the ISA cap", optional=True)
+        if not isinstance(self.isa_strict, bool):
+            raise BadInput(f"isa_strict must be true or false, got {_show(self.isa_strict)}")
+        if self.isa_strict and self.isa is None:
+            raise BadInput("a strict ISA cap needs an ISA cap")
         if self.threads is not None:
             THREADS.check(self.threads, "threads")
         STREAMS.check(self.streams, "streams")
@@ -290,6 +295,8 @@ class RunSpec:
         }
         if self.probes:
             d["probes"] = list(self.probes)
+        if t.isa_strict:  # only when set: hashes of specs made before the flag still hold
+            d["isa_strict"] = True
         return d
 
     def comparison_key(self) -> tuple[object, ...]:
@@ -344,6 +351,7 @@ class RunSpec:
                 precision=d.get("precision", "fp32"),
                 streams=d.get("streams", 1),
                 options=tuple(sorted(options.items())),
+                isa_strict=d.get("isa_strict", False),
             )
             return cls(
                 model=ModelRef(d["model"]),

@@ -146,3 +146,18 @@ def test_streams_are_cpu_threads_in_inference_mode_and_autocast() -> None:
     assert len(seen) == 6
     assert all(mode and autocast for mode, autocast, _ in seen)
     assert {name for *_, name in seen} <= {"cnnbench-torch-0", "cnnbench-torch-1"}
+
+
+def test_strict_isa_cap_reaches_the_engine_and_the_record() -> None:
+    from cnnbench.system.fingerprint import collect
+
+    if "avx2" not in collect()["isa"]:
+        pytest.skip("this CPU lacks AVX2")
+    args = ["run", "tinynet", "-e", "torch", "--isa", "avx2", "--isa-strict", "--budget", "0.2"]
+    assert main([*args, "--json", "s.json"]) == 0
+    (rec,) = json.loads(Path("s.json").read_text())
+    assert rec["spec"]["isa_strict"] is True and rec["status"] == "ok"
+    assert rec["effective"]["isa"] == "avx2" and rec["effective"].get("isa_exceptions") in (
+        None,
+        [],
+    )

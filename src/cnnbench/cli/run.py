@@ -48,6 +48,12 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     s.add_argument("--threads", type=int_in(THREADS), help=f"intra-op threads ({THREADS.short})")
     s.add_argument("--cores", type=text_arg, help="CPU affinity of the worker, e.g. 0,1 or 0-3")
     s.add_argument("--isa", type=text_arg, help="cap the instruction set (avx2, avx512, ...)")
+    s.add_argument(
+        "--isa-strict",
+        action="store_true",
+        help="with --isa: refuse any node above the cap (default: only compute kernels; "
+        "others are named in effective.isa_exceptions with a warning)",
+    )
     s.add_argument("--precision", default="fp32", choices=list(PRECISIONS))
     s.add_argument("--device", type=text_arg, default="cpu")
     s.add_argument(
@@ -136,6 +142,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         threads=args.threads,
         cores=parse_cores(args.cores) if args.cores is not None else None,
         isa=args.isa,
+        isa_strict=args.isa_strict,
         precision=args.precision,
         device=args.device,
         streams=args.streams,

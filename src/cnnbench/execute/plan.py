@@ -103,6 +103,7 @@ class RunRequest:
     threads: int | None = None
     cores: tuple[int, ...] | None = None
     isa: str | None = None
+    isa_strict: bool = False
     precision: str = "fp32"
     device: str = "cpu"
     streams: int = 1
@@ -148,6 +149,7 @@ def plan(req: RunRequest) -> list[RunSpec]:
             threads=req.threads,
             cores=req.cores,
             isa=req.isa,
+            isa_strict=req.isa_strict,
             precision=req.precision,
             streams=req.streams,
             options=tuple(sorted(req.options)),

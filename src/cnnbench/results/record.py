@@ -148,6 +148,7 @@ SPEC_KEYS = frozenset(
         "options",
         "probes",
         "budget",
+        "isa_strict",
     )
 )
 

@@ -229,6 +229,9 @@ class OpenVinoEngine(Engine):
             checked = check_isa_nodes(target.isa, runtime["nodes"])
             isa_seen = checked.isa_seen
             isa_exceptions = [n.to_dict() for n in checked.exceptions]
+            if target.isa_strict and isa_exceptions:
+                above = ", ".join(f"{x['node']} ({x['kernel']})" for x in isa_exceptions)
+                raise Unsupported(f"openvino: strict ISA cap {target.isa}: {above} run above it")
         elif device == "CPU":
             isa_seen = highest_isa(n.kernel for n in runtime["nodes"])
 

@@ -195,7 +195,11 @@ class TorchEngine(Engine):
             with session.context():
                 session.onednn = trace_call(torch, lambda: session.run(x))
             if target.isa is not None:
-                session.isa_exceptions = exceptions_json(check_trace(session.onednn, target.isa))
+                above = check_trace(session.onednn, target.isa)
+                if target.isa_strict and above:
+                    names = ", ".join(sorted({f"{p.kind}:{p.impl}" for p in above}))
+                    raise Unsupported(f"torch: strict ISA cap {target.isa}: {names} run above it")
+                session.isa_exceptions = exceptions_json(above)
         return session
 
     @staticmethod
