@@ -115,8 +115,10 @@ def _export(args: argparse.Namespace, store: Any, filters: dict[str, str | None]
     if args.output in (None, "-"):
         n = write_jsonl(records, sys.stdout)
     else:
-        try:
-            with open(args.output, "w") as fh:
+        from cnnbench._fs import atomic_path
+
+        try:  # all or nothing: the file appears only once every record is written
+            with atomic_path(args.output) as tmp, open(tmp, "w") as fh:
                 n = write_jsonl(records, fh)
         except OSError as exc:
             raise BadInput(f"--output: cannot write {shown(args.output)}: {exc.strerror}") from None
