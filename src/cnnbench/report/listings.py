@@ -48,8 +48,11 @@ def machine_tables(
         peak_rows = [
             (
                 f"{p['kind']} {p['precision']}".replace(" -", ""),
-                f"{p['value']:.1f} {p['unit']} ({p['method']}, {p['threads']} threads, "
-                f"measured {p['created'][:19]})",
+                f"{p['value']:.1f} {p['unit']} ({p['method']}, "
+                + ("" if " threads" in p["method"] else f"{p['threads']} threads, ")
+                + f"measured {p['created'][:19]})"
+                if p["kind"] != "theoretical"  # an estimate: its method says so, with inputs
+                else f"{p['value']:.1f} {p['unit']} ({p['method']})",
             )
             for p in peaks
         ]

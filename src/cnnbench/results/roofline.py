@@ -4,6 +4,11 @@ A network is memory-bound when its arithmetic intensity (FLOPs per byte moved: w
 activations, from the cost model) lies left of the ridge point (peak GFLOP/s / peak GB/s), and
 compute-bound otherwise. Peaks measured with another thread count are scaled linearly to the
 run's threads, and the record says so.
+
+An achieved figure above the peak is never a silent fraction over 1: the roofline carries a
+``warning`` naming both figures and the likely causes (an engine doing fewer multiplications
+than 2 x MACs, such as Winograd convolution; a peak measured with a slower GEMM or under load; a
+peak scaled from another thread count or borrowed from fp32), for the record's warnings.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class Roofline:
     ridge_point: float | None = None  # FLOP per byte where the two roofs meet
     bound: str | None = None  # "compute" | "memory"
     attainable_gflops: float | None = None
+    warning: str | None = None  # set when the achieved figure is above the peak
 
     def __post_init__(self) -> None:
         if self.source == NONE and not self.reason:
@@ -57,6 +63,7 @@ class Roofline:
                 "ridge_point": self.ridge_point,
                 "bound": self.bound,
                 "attainable_gflops": self.attainable_gflops,
+                "warning": self.warning,
             }
         )
 
@@ -78,6 +85,7 @@ class Roofline:
             ridge_point=f.opt_number("ridge_point"),
             bound=bound,
             attainable_gflops=f.opt_number("attainable_gflops"),
+            warning=f.opt_string("warning"),
         )
 
 
@@ -99,9 +107,11 @@ def roofline(
     peak = compute.get(precision) or compute.get("fp32")
     if peak is None or memory is None:
         return Roofline.none("the peaks lack a compute or a memory figure")
-    source = f"measured ({peak['method']}, {peak['threads']} threads)"
+    named = " threads" in peak["method"]  # new methods name their threads
+    source = f"measured ({peak['method']}" + ("" if named else f", {peak['threads']} threads") + ")"
     peak_gflops = float(peak["value"])
-    if threads and threads != peak["threads"]:
+    scaled = bool(threads and threads != peak["threads"])
+    if threads and scaled:
         peak_gflops *= threads / peak["threads"]
         source = f"estimated: scaled from {peak['threads']} to {threads} threads ({peak['method']})"
     if peak["precision"] != precision:
@@ -124,6 +134,35 @@ def roofline(
         ridge_point=ridge,
         bound=bound,
         attainable_gflops=attainable,
+        warning=above_peak_warning(achieved, peak_gflops, peak, precision, threads, scaled),
+    )
+
+
+def above_peak_warning(
+    achieved: float,
+    peak_gflops: float,
+    peak: Mapping[str, Any],
+    precision: str,
+    threads: int | None,
+    scaled: bool,
+) -> str | None:
+    """None when ``achieved`` is within the peak; else a warning with both figures and causes."""
+    if achieved <= peak_gflops:
+        return None
+    causes = []
+    if peak["precision"] != precision:
+        causes.append(f"no {precision} peak was measured, the {peak['precision']} one is used")
+    if scaled:
+        causes.append(f"the peak was scaled linearly from {peak['threads']} to {threads} threads")
+    causes += [
+        "the engine does fewer multiplications than 2 x MACs (Winograd or FFT convolution)",
+        "the peak was measured with a slower GEMM or under load "
+        "(measure again with `cnnbench info --peaks`)",
+    ]
+    return (
+        f"above peak: achieved {achieved:.1f} GFLOP/s is {achieved / peak_gflops:.0%} of the "
+        f"{peak['precision']} peak {peak_gflops:.1f} {peak.get('unit', 'GFLOP/s')} "
+        f"({peak['method']}); likely: " + "; or ".join(causes)
     )
 
 
