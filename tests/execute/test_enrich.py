@@ -44,3 +44,17 @@ def test_engine_and_cost_model_share_one_export(
     exports = sorted(p.name for p in cache.rglob("*.onnx"))
     assert len(exports) == 1, exports  # the worker's export, reused by the cost model
     assert json.loads(Path("o.json").read_text())[0]["cost"]["macs"] == 272_544
+
+
+def test_a_figure_above_the_peak_is_a_record_warning() -> None:
+    from dataclasses import replace
+
+    from cnnbench.execute.enrich import with_roofline
+    from records import make_record
+
+    rec = make_record()  # 2000 FLOPs per image
+    fast = replace(rec, throughput_ips=1e9)  # 2000 GFLOP/s against a 100 GFLOP/s peak
+    done = with_roofline(fast, PEAKS)
+    assert done.roofline.warning is not None
+    assert any(w.startswith("above peak") for w in done.warnings)
+    assert not any(w.startswith("above peak") for w in with_roofline(rec, PEAKS).warnings)

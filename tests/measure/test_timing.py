@@ -154,7 +154,7 @@ def test_min_samples_is_honoured_past_the_budget() -> None:
 
 def test_max_samples_caps_the_series() -> None:
     clock = FakeClock()
-    budget = Budget(seconds=1e6, min_samples=10, max_samples=500, target_rel_ci=1e-3)
+    budget = Budget(seconds=86_400, min_samples=10, max_samples=500, target_rel_ci=1e-3)
     r = time_calls(scripted(clock, bimodal()), budget, clock=clock)
     assert r.stop_reason == "max_samples" and len(r.samples_ns) == 500
 

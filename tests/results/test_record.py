@@ -179,5 +179,6 @@ def test_spec_keys_are_the_keys_a_spec_writes() -> None:
     from cnnbench.results.record import SPEC_KEYS
     from cnnbench.spec import ModelRef, RunSpec, Target
 
-    spec = RunSpec(ModelRef("m"), (1,), 1, Target("e"), probes=("p",))
+    target = Target("e", isa="avx2", isa_strict=True)
+    spec = RunSpec(ModelRef("m"), (1,), 1, target, probes=("p",))
     assert frozenset(spec.to_dict()) == SPEC_KEYS

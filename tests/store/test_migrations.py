@@ -23,3 +23,11 @@ def test_v1_store_migrates_to_v2_and_keeps_its_runs(tmp_path: Path) -> None:
         store.save_peaks({"id": "m1"}, PEAKS, "2026-01-02T00:00:00")
         assert [p["kind"] for p in store.peaks("m1")] == ["compute", "memory"]
         assert store.peaks("other") == []
+
+
+def test_new_peaks_replace_all_old_ones(tmp_path: Path) -> None:
+    bf16 = {**PEAKS[0], "precision": "bf16", "value": 300.0}
+    with Store(tmp_path / "p.db") as store:
+        store.save_peaks({"id": "m1"}, [*PEAKS, bf16], "2026-01-01T00:00:00")
+        store.save_peaks({"id": "m1"}, PEAKS, "2026-01-02T00:00:00")  # bf16 no longer measured
+        assert sorted(p["precision"] for p in store.peaks("m1")) == ["-", "fp32"]

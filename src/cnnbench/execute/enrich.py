@@ -13,7 +13,10 @@ from cnnbench.results.roofline import Peaks, record_roofline
 
 
 def with_roofline(rec: ResultRecord, peaks: Peaks) -> ResultRecord:
-    """An ok record with its roofline (from its cost and images/s); other records unchanged."""
+    """An ok record with its roofline (from its cost and images/s); other records unchanged.
+    A figure above the measured peak becomes a record warning too."""
     if rec.status != "ok":
         return rec
-    return replace(rec, roofline=record_roofline(rec, peaks))
+    line = record_roofline(rec, peaks)
+    warnings = (*rec.warnings, line.warning) if line.warning else rec.warnings
+    return replace(rec, roofline=line, warnings=warnings)

@@ -483,6 +483,8 @@ class Store:
         machine_row, rows = _peak_rows(machine, peaks, created)
         with self.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO machines VALUES (?, ?, ?)", machine_row)
+            # Replace, not merge: a precision no longer measured must not survive.
+            conn.execute("DELETE FROM peaks WHERE machine_id = ?", (machine_row[0],))
             conn.executemany("INSERT OR REPLACE INTO peaks VALUES (?,?,?,?,?,?,?,?)", rows)
 
     def peaks(self, machine_id: str) -> list[dict[str, Any]]:
