@@ -1,7 +1,10 @@
 """PyTorch's oneDNN kernels read back from verbose lines: parsing, and the ISA cap check.
 
-The fixtures are oneDNN's own output: an AVX-512 machine (format v1, oneDNN 3.x, captured here)
-and an AVX2-only machine (the older format of oneDNN 2.x), so both CPU kinds are covered on any.
+The fixtures are oneDNN's own output, so both CPU kinds are covered on either: an AVX-512 machine
+(format v1, oneDNN 3.12, captured here), the same oneDNN capped at AVX2 (captured here with
+``ONEDNN_MAX_CPU_ISA=AVX2``: what an AVX2-only machine prints) and the older format of oneDNN 2.x
+on an AVX2 machine (written from that format's documentation, not captured: no such machine
+was at hand).
 """
 
 from __future__ import annotations
@@ -42,6 +45,18 @@ def test_parse_older_format() -> None:
     trace = _trace("onednn_verbose_avx2_old.txt")
     assert trace.isa == "Intel AVX2"
     assert [p.kind for p in trace.primitives] == ["convolution", "pooling"]
+
+
+def test_a_capped_capture_holds_under_its_cap() -> None:
+    trace = _trace("onednn_verbose_avx2_cap.txt")
+    assert trace.isa == "Intel AVX2"
+    assert {p.impl for p in trace.primitives if p.kind == "convolution"} == {
+        "jit:avx2",
+        "jit_1x1:avx2",
+    }
+    assert check_trace(trace, "avx2") == []
+    with pytest.raises(Unsupported, match="sse41"):
+        check_trace(trace, "sse41")
 
 
 def test_avx512_kernels_under_an_avx2_cap_are_refused() -> None:
