@@ -18,13 +18,12 @@ them all in one process (tests).
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cnnbench.system import gemm
-from cnnbench.system.gemm import Absent, Candidate
+from cnnbench.system.gemm import Absent, Candidate, best_seconds
 
 SIZES = (1024, 2048, 3072)
 COPY_BYTES = 512 * 2**20  # 512 MiB source, well beyond any last-level cache
@@ -148,16 +147,6 @@ def load_note(busy_s: float, own_s: float, wall_s: float, cpus: int) -> str | No
     )
 
 
-def _best_copy_seconds(fn: Any, repeats: int) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def memory_peak(copy_bytes: int) -> Peak:
     """Bandwidth of a large copy (bytes read + bytes written): torch's threaded copy where
     installed, else NumPy's."""
@@ -168,13 +157,13 @@ def memory_peak(copy_bytes: int) -> Peak:
         src = torch.ones(size, dtype=torch.float32)
         dst = torch.empty_like(src)
         threads, how = torch.get_num_threads(), "torch copy_"
-        seconds = _best_copy_seconds(lambda: dst.copy_(src), COPY_REPEATS)
+        seconds = best_seconds(lambda: dst.copy_(src), COPY_REPEATS)
     except ImportError:
         import numpy as np
 
         a, b = np.ones(size, dtype=np.float32), np.empty(size, dtype=np.float32)
         threads, how = 1, "numpy.copyto"
-        seconds = _best_copy_seconds(lambda: np.copyto(b, a), COPY_REPEATS)
+        seconds = best_seconds(lambda: np.copyto(b, a), COPY_REPEATS)
     gbs = 2 * size * 4 / seconds / 1e9
     return Peak("memory", "-", gbs, "GB/s", threads, f"{how} of {size * 4 >> 20} MiB")
 
