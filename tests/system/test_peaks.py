@@ -146,3 +146,16 @@ def test_busy_cpu_time_and_the_load_note() -> None:
     note = load_note(busy_s=38, own_s=30, wall_s=20, cpus=2)
     assert note is not None and note.startswith("other work took 20% of the 2 CPUs")
     assert load_note(busy_s=31, own_s=30, wall_s=20, cpus=2) is None
+
+
+def test_a_convolution_candidate_counts_its_own_work() -> None:
+    from cnnbench.system.gemm import Candidate, conv_flops
+
+    # 3x3, 256 -> 256 channels, 28x28, batch 4: 2 x 4 x 256 x 256 x 9 x 28 x 28 = 3.70 GFLOP
+    assert conv_flops() == 2 * 4 * 256 * 256 * 9 * 28 * 28
+    c = Candidate("openvino Convolution", "fp32", 256, 2, 0.01, "brgconv", conv_flops())
+    assert c.gflops == pytest.approx(conv_flops() / 0.01 / 1e9)
+    assert "conv3x3 256->256 ch" in c.describe()
+    assert Candidate.from_json(c.to_json()) == c
+    square = Candidate("torch.mm", "fp32", 1024, 2, 0.01)
+    assert square.gflops == pytest.approx(2 * 1024**3 / 0.01 / 1e9)

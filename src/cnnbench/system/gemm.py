@@ -41,15 +41,18 @@ class Candidate:
     threads: int
     seconds: float  # best of the repeats
     detail: str = ""  # what ran (kernel, BLAS build), where it can be read back
+    flops: float | None = None  # per call, where the call is not an n x n x n product
 
     @property
     def gflops(self) -> float:
-        """GFLOP/s (GOP/s for int8): 2 x n^3 per product."""
-        return 2 * self.size**3 / self.seconds / 1e9
+        """GFLOP/s (GOP/s for int8): 2 x n^3 per product, or ``flops`` per call."""
+        work = self.flops if self.flops is not None else 2 * self.size**3
+        return work / self.seconds / 1e9
 
     def describe(self) -> str:
         extra = f", {self.detail}" if self.detail else ""
-        return f"{self.library} {self.size}x{self.size}, {self.threads} threads{extra}"
+        shape = CONV_SHAPE_TEXT.format(c=self.size) if self.flops else f"{self.size}x{self.size}"
+        return f"{self.library} {shape}, {self.threads} threads{extra}"
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -63,6 +66,7 @@ class Candidate:
             int(d["threads"]),
             float(d["seconds"]),
             str(d.get("detail", "")),
+            float(d["flops"]) if d.get("flops") is not None else None,
         )
 
 
@@ -229,6 +233,47 @@ def _onnx_product(n: int, precision: str) -> tuple[bytes, Any]:
     return model.SerializeToString(), x
 
 
+# A convolution as engines run them in CNNs (3x3, stride 1, C -> C channels, batch 4, 28x28): the
+# engines' direct convolution kernels can beat their own GEMM, so the peak takes the best of both.
+CONV_CHANNELS = 256
+CONV_BATCH = 4
+CONV_HW = 28
+CONV_SHAPE_TEXT = "conv3x3 {c}->{c} ch, 28x28, batch 4"
+
+
+def conv_flops(channels: int = CONV_CHANNELS) -> float:
+    """2 x MACs of the probe convolution."""
+    return 2.0 * CONV_BATCH * channels * channels * 9 * CONV_HW * CONV_HW
+
+
+def _onnx_conv(channels: int = CONV_CHANNELS) -> tuple[bytes, Any]:
+    """A one-node 3x3 Conv graph (fp32 weights, padding 1) and its input."""
+    np = _import("numpy")
+    onnx = _import("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    weights = rng.standard_normal((channels, channels, 3, 3), dtype=np.float32) * 0.05
+    shape = [CONV_BATCH, channels, CONV_HW, CONV_HW]
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["A", "W"], ["C"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])],
+        "conv",
+        [helper.make_tensor_value_info("A", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("C", TensorProto.FLOAT, shape)],
+        [numpy_helper.from_array(weights, "W")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    onnx.checker.check_model(model)
+    return model.SerializeToString(), rng.standard_normal(shape, dtype=np.float32)
+
+
+def _conv_candidate(
+    library: str, precision: str, threads: int, call: Callable[[], object], detail: str
+) -> Candidate:
+    seconds = best_seconds(call)
+    return Candidate(library, precision, CONV_CHANNELS, threads, seconds, detail, conv_flops())
+
+
 def onnxruntime_matmul(sizes: Sequence[int], precisions: Sequence[str], threads: int) -> Outcome:
     """``threads``: the pool ORT makes by default (one per physical core), set explicitly so the
     figure can name it."""
@@ -250,6 +295,18 @@ def onnxruntime_matmul(sizes: Sequence[int], precisions: Sequence[str], threads:
         out += _try(
             notes, library, precision, partial(_sweep, library, precision, sizes, threads, make)
         )
+    if "fp32" in precisions:
+
+        def conv() -> list[Candidate]:
+            model, x = _onnx_conv()
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = threads
+            sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+            call = partial(sess.run, None, {"A": x})
+            detail = "CPUExecutionProvider (MLAS)"
+            return [_conv_candidate("onnxruntime Conv", "fp32", threads, call, detail)]
+
+        out += _try(notes, "onnxruntime Conv", "fp32", conv)
     return Outcome(tuple(out), tuple(notes))
 
 
@@ -309,4 +366,36 @@ def openvino_matmul(sizes: Sequence[int], precisions: Sequence[str]) -> Outcome:
             partial(_sweep, "openvino MatMul", precision, sizes, 0, make),
         )
         out += [replace(c, threads=threads_seen[-1]) for c in found]
+        if precision in ("fp32", "bf16"):
+            out += _try(
+                notes,
+                "openvino Convolution",
+                precision,
+                partial(_openvino_conv, core, hint, accepted, precision),
+            )
     return Outcome(tuple(out), tuple(notes))
+
+
+def _openvino_conv(
+    core: Any, hint: str, accepted: tuple[str, ...], precision: str
+) -> list[Candidate]:
+    model, x = _onnx_conv()
+    config = {"INFERENCE_PRECISION_HINT": hint, "PERFORMANCE_HINT": "LATENCY"}
+    compiled = core.compile_model(core.read_model(model, b""), "CPU", config)
+    ran, primitive = "", "no convolution in the runtime graph"
+    for op in compiled.get_runtime_model().get_ordered_ops():
+        rt = op.get_rt_info()
+        if "layerType" in rt and rt["layerType"].astype(str) == "Convolution":
+            ran = rt["runtimePrecision"].astype(str).lower() if "runtimePrecision" in rt else ""
+            primitive = rt["primitiveType"].astype(str) if "primitiveType" in rt else ""
+            break
+    if ran not in accepted:
+        raise RuntimeError(f"the convolution ran in {ran or 'an unknown precision'} ({primitive})")
+    request = compiled.create_infer_request()
+    threads = int(compiled.get_property("INFERENCE_NUM_THREADS"))
+    detail = f"Convolution {primitive} {ran}, hint {hint}"
+    return [
+        _conv_candidate(
+            "openvino Convolution", precision, threads, partial(request.infer, {0: x}), detail
+        )
+    ]
