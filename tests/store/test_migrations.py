@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from cnnbench.store.sqlite import SCHEMA_V1, Store
+from cnnbench.store._schema import SCHEMA_V1
+from cnnbench.store.sqlite import Store
 from records import PEAKS
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from cnnbench.errors import BadInput, StoreError
 from cnnbench.results.exchange import read_jsonl, write_jsonl
-from cnnbench.store.sqlite import SCHEMA_VERSION, Store
+from cnnbench.store._schema import SCHEMA_VERSION
+from cnnbench.store.sqlite import Store
 from records import MACHINE, make_record
 
 

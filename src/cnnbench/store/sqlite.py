@@ -25,213 +25,31 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cnnbench.errors import BadInput, StoreError
-from cnnbench.results._json import Fields
-from cnnbench.results._json import dumps as strict_dumps
 from cnnbench.results.record import ResultRecord
+from cnnbench.store._rows import _peak_rows, _Rows, _rows
+from cnnbench.store._schema import (
+    APPLICATION_ID,
+    BUSY_TIMEOUT_S,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    _busy,
+    _read_state,
+    _State,
+    transaction,
+)
 
 DEFAULT_DB = "cnnbench.db"
-SCHEMA_VERSION = 2
-APPLICATION_ID = 0x636E6E62  # "cnnb": marks the file as a cnnbench store
 KEYS_PER_QUERY = 500  # bound variables per query, well under SQLite's limit
-
-SCHEMA_V1 = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE machines (
-    id TEXT PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    created TEXT NOT NULL
-);
-CREATE TABLE runs (
-    id TEXT PRIMARY KEY,
-    key TEXT NOT NULL,
-    spec_hash TEXT NOT NULL,
-    machine_id TEXT NOT NULL REFERENCES machines(id),
-    created TEXT NOT NULL,
-    status TEXT NOT NULL,
-    model TEXT NOT NULL,
-    engine TEXT NOT NULL,
-    device TEXT NOT NULL,
-    precision TEXT NOT NULL,
-    batch INTEGER NOT NULL,
-    threads INTEGER,
-    mode TEXT NOT NULL,
-    median_ms REAL,
-    mean_ms REAL,
-    throughput_ips REAL,
-    record TEXT NOT NULL
-);
-CREATE INDEX runs_key ON runs(key);
-CREATE INDEX runs_model_engine ON runs(model, engine);
-CREATE TABLE samples (
-    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    series TEXT NOT NULL,
-    unit TEXT NOT NULL,
-    n INTEGER NOT NULL,
-    data BLOB NOT NULL,
-    PRIMARY KEY (run_id, series)
-);
-"""
-
-SCHEMA_V2 = """
-CREATE TABLE peaks (
-    machine_id TEXT NOT NULL REFERENCES machines(id),
-    kind TEXT NOT NULL,
-    precision TEXT NOT NULL,
-    value REAL NOT NULL,
-    unit TEXT NOT NULL,
-    threads INTEGER NOT NULL,
-    method TEXT NOT NULL,
-    created TEXT NOT NULL,
-    PRIMARY KEY (machine_id, kind, precision)
-);
-"""
-
-MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2}
 
 
 def default_path() -> Path:
     return Path(os.environ.get("CNNBENCH_DB") or DEFAULT_DB)
-
-
-BUSY_TIMEOUT_S = 30.0  # how long an opener or writer waits for another process's write lock
-
-
-@contextlib.contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction (``BEGIN IMMEDIATE``: it takes the write lock first, waiting up to
-    the busy timeout for another writer): committed when the block ends, rolled back when it
-    or the commit raises (anything, ``KeyboardInterrupt`` included), so no partial rows remain
-    and the connection is never left inside a transaction."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:  # SQLite may have rolled back already (a full disk, an I/O error)
-            with contextlib.suppress(sqlite3.Error):  # the first error is the one to report
-                conn.execute("ROLLBACK")
-        raise
-
-
-@dataclass(frozen=True)
-class _State:
-    """What an SQLite file says about itself, read in one transaction (one snapshot)."""
-
-    application_id: int
-    version: int
-    objects: int  # tables, indexes, views and triggers
-
-    @property
-    def empty(self) -> bool:
-        """A new file, or an SQLite file that holds nothing and claims no application."""
-        return (
-            self.objects == 0 and self.version == 0 and self.application_id in (0, APPLICATION_ID)
-        )
-
-
-def _read_state(conn: sqlite3.Connection) -> _State:
-    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    objects = int(conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0])
-    return _State(app_id, version, objects)
-
-
-def _busy(exc: sqlite3.Error) -> bool:
-    """SQLITE_BUSY or SQLITE_LOCKED: another connection holds a lock we need."""
-    name = getattr(exc, "sqlite_errorname", "")
-    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc)
-
-
-@dataclass(frozen=True)
-class _Rows:
-    """One record as the rows it becomes: built and checked before any transaction begins."""
-
-    run_id: str
-    machine: tuple[str, str, str]
-    run: tuple[object, ...]
-    samples: tuple[str, int, bytes] | None
-
-
-def _rows(rec: ResultRecord) -> _Rows:
-    """The rows of ``rec``, or a :class:`StoreError` saying why it cannot be stored: a record
-    that is not strict JSON (NaN, a value JSON cannot hold), an integer SQLite cannot store, or
-    a record this store could not read back (so ``results show`` always works)."""
-    try:
-        doc = rec.to_json(samples=False)
-        text = strict_dumps(doc)  # finite numbers, 64-bit integers, bounded nesting
-        data = np.asarray(rec.samples_ms, dtype="<f8")
-        if not np.isfinite(data).all():
-            raise BadInput("samples_ms must be finite numbers")
-        back = ResultRecord.from_json(json.loads(text))  # what the store reads, checked
-        machine = strict_dumps(rec.machine)
-    except BadInput as exc:
-        raise StoreError(f"record {rec.id} cannot be stored: {exc}") from None
-    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
-        raise StoreError(f"record {rec.id} cannot be stored: {exc!r:.200}") from None
-    spec, lat, machine_id = back.spec, back.latency_ms, str(back.machine["id"])
-    samples = ("latency", data.size, data.tobytes()) if data.size else None
-    return _Rows(
-        run_id=back.id,
-        machine=(machine_id, machine, back.created),
-        run=(
-            back.id,
-            back.key,
-            back.spec_hash,
-            machine_id,
-            back.created,
-            back.status,
-            spec.model.name,
-            spec.target.engine,
-            spec.target.device,
-            spec.target.precision,
-            spec.batch,
-            spec.target.threads,
-            spec.mode,
-            lat.median if lat else None,
-            lat.mean if lat else None,
-            back.throughput_ips,
-            text,
-        ),
-        samples=samples,
-    )
-
-
-def _peak_rows(
-    machine: dict[str, Any], peaks: list[dict[str, Any]], created: str
-) -> tuple[tuple[str, str, str], list[tuple[object, ...]]]:
-    """The machine row and peak rows of :meth:`Store.save_peaks`, checked before writing."""
-    try:
-        machine_id = machine.get("id")
-        if not isinstance(machine_id, str) or not machine_id:
-            raise BadInput(f"the machine id must be a non-empty string, got {machine_id!r:.40}")
-        fingerprint = strict_dumps(machine)
-        rows: list[tuple[object, ...]] = []
-        for i, p in enumerate(peaks):
-            f = Fields(p, f"peaks[{i}]")
-            rows.append(
-                (
-                    machine_id,
-                    f.string("kind"),
-                    f.string("precision"),
-                    f.number("value"),
-                    f.string("unit"),
-                    f.integer("threads", minimum=1),
-                    f.string("method"),
-                    created,
-                )
-            )
-    except BadInput as exc:
-        raise StoreError(f"peaks cannot be stored: {exc}") from None
-    except (TypeError, AttributeError) as exc:
-        raise StoreError(f"peaks cannot be stored: {exc!r:.200}") from None
-    return (machine_id, fingerprint, created), rows
 
 
 class Store:
