@@ -88,6 +88,25 @@ class InferQueue(ABC):
         self.close()
 
 
+@dataclass(frozen=True)
+class EngineLayer:
+    """One executed node as the engine's own profiler reports it, for one profiled call.
+
+    Raw, engine-specific data; :mod:`cnnbench.measure` normalises it into the record's layer
+    records (taxonomy type, cost of the source layers, median over calls). Times are what the
+    profiler measured, in microseconds; ``source_layers`` names the nodes of the graph the engine
+    was given (ONNX node names, or torch module paths) that this node executes.
+    """
+
+    name: str  # the executed node's name in the engine's runtime graph
+    op_type: str  # the engine's node type (OpenVINO layer type, ORT op type, torch op or module)
+    time_us: float  # wall time of this node in the profiled call
+    source_layers: tuple[str, ...] = ()
+    kernel: str | None = None  # exec_type / implementation / provider, where reported
+    cpu_time_us: float | None = None  # where the profiler reports it apart from wall time
+    calls: int = 1  # times the node ran in the call
+
+
 class Session(ABC):
     """A prepared model on one engine and target."""
 
@@ -115,6 +134,11 @@ class Session(ABC):
         """A queue of ``size`` requests in flight on ``inputs`` (from :meth:`make_inputs`);
         engines that can run several independent requests at once override this."""
         raise Unsupported(f"{type(self).__name__} cannot keep several requests in flight")
+
+    def profile(self, inputs: Any, calls: int) -> list[list[EngineLayer]]:
+        """``calls`` synchronous calls under the engine's own profiler, one list of executed
+        nodes per call (in execution order). Engines without a profiler raise Unsupported."""
+        raise Unsupported(f"{type(self).__name__} has no per-layer profiler")
 
     def timed_call(self, inputs: Any) -> Callable[[], object]:
         """The zero-argument callable the timing loop brackets."""
