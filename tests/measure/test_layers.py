@@ -1,0 +1,59 @@
+"""Engine profiles normalised into layer records, on hand-made profiles and a real cost graph."""
+
+from __future__ import annotations
+
+import pytest
+
+from cnnbench.engines.base import EngineLayer
+from cnnbench.graph.cost import model_cost
+from cnnbench.measure.layers import by_type, module_path, normalise
+
+
+def test_module_path_from_the_exporter_scope_name() -> None:
+    assert module_path("/stem/stem.0/Conv") == "stem.0"
+    assert module_path("/stages/stages.0/stages.0.0/body/body.0/Conv") == "stages.0.0.body.0"
+    assert module_path("/stages/stages.0/stages.0.0/Add") == "stages.0.0"
+    assert module_path("Conv_0") is None
+
+
+def test_median_over_calls_types_and_costs_of_source_layers() -> None:
+    cost = model_cost("tinynet", (3, 32, 32), 1)
+    convs = [x for x in cost.layers if x.layer_type.startswith("conv")]
+    relu = next(x for x in cost.layers if x.layer_type == "activation")
+    fused_node = EngineLayer("conv+relu", "Convolution", 0.0, (convs[0].name, relu.name), "brgconv")
+    plain = EngineLayer("c2", "Convolution", 0.0, (convs[1].name,), "jit")
+    unknown = EngineLayer("reorder", "Reorder", 0.0, ())
+    calls = [
+        [
+            EngineLayer(n.name, n.op_type, t, n.source_layers, n.kernel)
+            for n, t in zip((fused_node, plain, unknown), times, strict=True)
+        ]
+        for times in ((10.0, 20.0, 1.0), (30.0, 22.0, 3.0), (20.0, 21.0, 2.0))
+    ]
+    first, second, third = normalise(calls, cost)
+    assert first.time_ms == pytest.approx(0.020)  # median of 10, 30, 20 us
+    assert first.calls == 3
+    assert first.layer_type == f"fused({convs[0].layer_type}+activation)"
+    assert first.macs == convs[0].macs  # a ReLU has no MACs
+    assert second.layer_type == convs[1].layer_type and second.macs == convs[1].macs
+    assert third.layer_type == "reorder" and third.macs is None  # no source: no cost
+    totals = by_type([first, second, third])
+    assert sum(t for t, _ in totals.values()) == pytest.approx(0.020 + 0.021 + 0.002)
+
+
+def test_torch_module_paths_find_their_exported_nodes() -> None:
+    cost = model_cost("tinynet", (3, 32, 32), 1)
+    conv = next(x for x in cost.layers if x.layer_type.startswith("conv"))
+    path = module_path(conv.name)
+    assert path is not None
+    (layer,) = normalise([[EngineLayer(path, "Conv2d", 5.0, (path,))]], cost)
+    assert layer.macs == conv.macs and layer.layer_type == conv.layer_type
+
+
+def test_a_source_the_graph_lacks_gives_no_partial_cost() -> None:
+    cost = model_cost("tinynet", (3, 32, 32), 1)
+    conv = next(x for x in cost.layers if x.layer_type.startswith("conv"))
+    node = EngineLayer("bn", "BatchNorm2d", 4.0, (conv.name, "folded.bn"))
+    (layer,) = normalise([[node]], cost)
+    assert layer.macs is None and layer.flops is None
+    assert layer.layer_type == "batchnorm"
