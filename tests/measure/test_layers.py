@@ -6,6 +6,7 @@ import pytest
 
 from cnnbench.engines.base import EngineLayer
 from cnnbench.graph.cost import model_cost
+from cnnbench.graph.taxonomy import layer_type_of
 from cnnbench.measure.layers import by_type, module_path, normalise
 
 
@@ -36,7 +37,8 @@ def test_median_over_calls_types_and_costs_of_source_layers() -> None:
     assert first.layer_type == f"fused({convs[0].layer_type}+activation)"
     assert first.macs == convs[0].macs  # a ReLU has no MACs
     assert second.layer_type == convs[1].layer_type and second.macs == convs[1].macs
-    assert third.layer_type == "reorder" and third.macs is None  # no source: no cost
+    assert third.layer_type == layer_type_of("Reorder") and third.macs is None  # no cost
+
     totals = by_type([first, second, third])
     assert sum(t for t, _ in totals.values()) == pytest.approx(0.020 + 0.021 + 0.002)
 
