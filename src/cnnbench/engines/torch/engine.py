@@ -22,7 +22,14 @@ from typing import Any
 import numpy as np
 
 from cnnbench.engines._thread_queue import ThreadInferQueue
-from cnnbench.engines.base import Engine, InferQueue, ModelInstance, Session, register_engine
+from cnnbench.engines.base import (
+    Engine,
+    EngineLayer,
+    InferQueue,
+    ModelInstance,
+    Session,
+    register_engine,
+)
 from cnnbench.engines.torch.config import OPTIONS, TorchConfig
 from cnnbench.engines.torch.inspect import (
     OneDnnTrace,
@@ -30,6 +37,7 @@ from cnnbench.engines.torch.inspect import (
     exceptions_json,
     trace_call,
 )
+from cnnbench.engines.torch.profile import profile_module
 from cnnbench.errors import Unsupported
 from cnnbench.spec import Target
 from cnnbench.system.isa import get_cap, highest_isa
@@ -94,6 +102,16 @@ class TorchSession(Session):
             raise Unsupported("torch runs one request at a time on CUDA (streams are CPU threads)")
         call = self.timed_call(inputs)
         return ThreadInferQueue([call] * size, thread_context=self.context, name="cnnbench-torch")
+
+    def profile(self, inputs: Any, calls: int) -> list[list[EngineLayer]]:
+        """Leaf-module layers under ``torch.profiler`` (:mod:`cnnbench.engines.torch.profile`),
+        under :meth:`context` as ``run`` is timed; eager mode only."""
+        if self.cfg.compile:
+            raise Unsupported("torch profiles modules in eager mode only, not with compile=1")
+        torch = self._torch
+        sync = (lambda: torch.cuda.synchronize(self.device)) if self._cuda else None
+        with self.context():
+            return profile_module(torch, self.module, lambda: self.run(inputs), calls, sync)
 
     def to_numpy(self, outputs: Any) -> np.ndarray:
         if isinstance(outputs, tuple | list):
