@@ -58,7 +58,14 @@ from typing import Any
 import numpy as np
 
 from cnnbench.engines._thread_queue import ThreadInferQueue
-from cnnbench.engines.base import Engine, InferQueue, ModelInstance, Session, register_engine
+from cnnbench.engines.base import (
+    Engine,
+    EngineLayer,
+    InferQueue,
+    ModelInstance,
+    Session,
+    register_engine,
+)
 from cnnbench.engines.onnxruntime import config
 from cnnbench.engines.onnxruntime.config import Device, Settings, ort, version_text
 from cnnbench.engines.onnxruntime.inspect import (
@@ -68,6 +75,7 @@ from cnnbench.engines.onnxruntime.inspect import (
     record_threads,
     thread_count,
 )
+from cnnbench.engines.onnxruntime.profile import profile_runs
 from cnnbench.engines.onnxruntime.quantize import QUANTIZATION, fp16_model, quantized_model
 from cnnbench.errors import Unsupported
 from cnnbench.graph.source import OnnxSource, check_input_shape, source_onnx
@@ -111,6 +119,9 @@ class OnnxRuntimeSession(Session):
         if self.input_dtype is None:
             raise Unsupported(f"the model's input is {inp[0].type}, not a float tensor")
         self.output_names = [o.name for o in session.get_outputs()]
+        # What a profiling session on the same model needs (set by prepare).
+        self.model_path: Path | None = None
+        self.providers: list[Any] = []
 
     # inputs and calls ------------------------------------------------------------------------
 
@@ -160,6 +171,22 @@ class OnnxRuntimeSession(Session):
         if hasattr(outputs, "numpy"):
             outputs = outputs.numpy()
         return np.asarray(outputs, dtype=np.float32)
+
+    def profile(self, inputs: _Inputs, calls: int) -> list[list[EngineLayer]]:
+        """ORT's own profiler on a second session: see :mod:`.profile`."""
+        if self.model_path is None:
+            raise Unsupported("this onnxruntime session was not made by prepare(); no model file")
+        options = config.session_options(self._ort, self.target, self.settings)
+        return profile_runs(
+            self._ort,
+            self.model_path,
+            options,
+            self.providers,
+            self.input_name,
+            inputs.value,
+            self.output_names,
+            calls,
+        )
 
     # read-back --------------------------------------------------------------------------------
 
@@ -281,7 +308,9 @@ class OnnxRuntimeEngine(Engine):
         config.check_providers(session, device)
         record_threads(info, target, settings, spawned)
         check_graph_precision(info, target.precision, settings, device)
-        return OnnxRuntimeSession(session, device, target.precision, target, settings, info)
+        prepared = OnnxRuntimeSession(session, device, target.precision, target, settings, info)
+        prepared.model_path, prepared.providers = path, providers
+        return prepared
 
     @staticmethod
     def _precision_model(
