@@ -50,7 +50,14 @@ from typing import Any
 
 import numpy as np
 
-from cnnbench.engines.base import Engine, InferQueue, ModelInstance, Session, register_engine
+from cnnbench.engines.base import (
+    Engine,
+    EngineLayer,
+    InferQueue,
+    ModelInstance,
+    Session,
+    register_engine,
+)
 from cnnbench.engines.openvino import config as cfg
 from cnnbench.engines.openvino.inspect import (
     analyse_runtime_model,
@@ -102,6 +109,10 @@ class OpenVinoSession(Session):
         device: str,
         target: Target,
         effective: dict[str, Any],
+        *,
+        core: Any = None,
+        source_model: Any = None,
+        config: dict[str, Any] | None = None,
     ):
         import openvino as ov
 
@@ -110,6 +121,8 @@ class OpenVinoSession(Session):
         self.device = device
         self.target = target
         self._effective = effective
+        # what profile() recompiles with profiling on: the compiled model, its config
+        self._core, self._source_model, self._config = core, source_model, dict(config or {})
         self.request = compiled.create_infer_request()
         port = compiled.input(0)
         self._input_shape = tuple(int(d) for d in port.get_shape())
@@ -179,6 +192,20 @@ class OpenVinoSession(Session):
             raise BadInput("infer_queue: call make_inputs first")
         self._ensure(inputs)
         return OpenVinoInferQueue(self.compiled, size, self._input)
+
+    def profile(self, inputs: Any, calls: int) -> list[list[EngineLayer]]:
+        """PERF_COUNT on a second compilation of the same model and config
+        (:mod:`cnnbench.engines.openvino.profile`); the timed request is untouched."""
+        from cnnbench.engines.openvino.profile import profile
+
+        if self._source_model is None:
+            raise Unsupported("openvino: this session keeps no model to profile")
+        self._ensure(inputs)
+        core = self._core if self._core is not None else self._ov.Core()
+        path = self._effective["graph"]["path"]
+        return profile(
+            core, self._source_model, self.device, self._config, path, self._input, calls
+        )
 
 
 @register_engine
@@ -268,7 +295,9 @@ class OpenVinoEngine(Engine):
         }
         if calibration is not None:
             effective["calibration"] = calibration
-        return OpenVinoSession(compiled, device, target, effective)
+        return OpenVinoSession(
+            compiled, device, target, effective, core=core, source_model=ov_model, config=config
+        )
 
     # -- the graph -------------------------------------------------------------------------
 
