@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from cnnbench.measure.records import Environment
@@ -63,3 +67,13 @@ def make_record(
         effective=Effective(precision="fp32", threads=1, details={"mode": "eager"}),
         cost=Cost("test", per="image", macs=1000, flops=2000, params=10),
     )
+
+
+def store_snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of a store file: what a refused write must leave unchanged."""
+    conn = sqlite3.connect(db)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in tables}
+    finally:
+        conn.close()

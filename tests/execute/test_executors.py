@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -71,3 +72,26 @@ def test_interleaved_rounds_go_through_the_executor_in_rounds() -> None:
     # Out-of-order completion does not swap records between specs.
     assert ra.spec.target.engine == "torch" and rb.spec.target.engine == "onnxruntime"
     assert ra.status == rb.status == "ok"
+
+
+def test_the_model_is_costed_once_per_spec_and_every_record_keeps_the_cost() -> None:
+    from cnnbench.execute.sweep import measure_throughput_group
+
+    ex = ReversingExecutor()
+    flags: list[list[bool]] = []
+    inner_run = ex.run
+
+    def run(tasks, on_start=None):  # type: ignore[no-untyped-def]
+        flags.append([t.cost for t in tasks])
+        return inner_run(tasks, on_start)
+
+    ex.run = run  # type: ignore[method-assign]
+    env = Environment({"id": "m-test"}, {})
+    a, b = _spec("torch"), _spec("onnxruntime")
+    records = measure_latency_group([a, b], env, ex, rounds=2)
+    assert flags == [[True, True], [False, False]]  # rounds after the first share its cost
+    assert [r.cost.macs for r in records] == [272_544, 272_544]
+    flags.clear()
+    (sweep,) = measure_throughput_group([replace(a, batch=2, mode="throughput")], env, ex)
+    assert flags == [[True], [False]]  # batch 1 costs the model, batch 2 does not
+    assert sweep.cost.macs == 272_544  # per image, kept whichever batch was best

@@ -217,6 +217,7 @@ def test_warm_up_that_never_settles_is_reported() -> None:
     r = time_streams(
         session, None, 2, 1, Budget(seconds=0.05, warmup_max_s=0.5), clock=session.clock
     )
+    # On the simulated clock: the warm-up used its whole 0.5 s limit, exactly as scripted.
     assert not r.warmup.settled and r.warmup.seconds >= 0.5
     assert r.completed == len(r.latencies_ns) > 0
 

@@ -40,7 +40,8 @@ def test_every_zoo_network_runs_on_torch(info) -> None:  # type: ignore[no-untyp
     spec = RunSpec(ModelRef(info.name), shape, 1, Target("torch", threads=1), budget=QUICK)
     result = run_measurement({"spec": spec.to_dict(), "cost": False})
     assert result["status"] == "ok"
-    assert len(result["samples_ns"]) >= 3 and min(result["samples_ns"]) > 0
+    # The loop never stops below the budget's minimum count (a count, not a speed).
+    assert len(result["samples_ns"]) >= QUICK.min_samples and min(result["samples_ns"]) > 0
     assert result["effective"]["precision"] == "fp32"
     assert result["agreement"]["max_rel_err"] < 1e-4  # the engine ran the very module
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from cnnbench.cli.main import main
 from cnnbench.errors import BadInput
 from cnnbench.results.exchange import dumps, read_jsonl
 from cnnbench.store.sqlite import Store
-from records import make_record
+from records import make_record, store_snapshot
 
 Edit = Callable[[dict[str, Any]], None]
 FIRST_ID, SECOND_ID = "1" * 32, "2" * 32
@@ -172,15 +171,6 @@ CASES = [
 ]
 
 
-def _snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    conn = sqlite3.connect(db)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in tables}
-    finally:
-        conn.close()
-
-
 def _bad_file(tmp_path: Path, edit: Edit | Text) -> Path:
     first = json.loads(dumps(full_record().to_json()))
     first["id"] = FIRST_ID
@@ -218,13 +208,13 @@ def test_a_bad_import_exits_2_with_one_line_and_leaves_the_store_as_it_was(
     db = tmp_path / "s.db"
     with Store(db) as store:
         store.save(make_record(seed=99))
-    before = _snapshot(db)
+    before = store_snapshot(db)
     path = _bad_file(tmp_path, edit)
     assert main(["results", "import", str(path), "--db", str(db)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert ":2: " in err and named in " ".join(err.split()), err
-    assert _snapshot(db) == before
+    assert store_snapshot(db) == before
 
 
 def test_the_bad_cases_cover_the_issue() -> None:

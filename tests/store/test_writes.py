@@ -18,16 +18,7 @@ from cnnbench.errors import StoreError
 from cnnbench.results import Cost, Effective, LatencyStats, ResultRecord
 from cnnbench.store import sqlite as store_module
 from cnnbench.store.sqlite import Store
-from records import MACHINE, PEAKS, make_record
-
-
-def _snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    conn = sqlite3.connect(db)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in tables}
-    finally:
-        conn.close()
+from records import MACHINE, PEAKS, make_record, store_snapshot
 
 
 def _huge_batch(rec: ResultRecord) -> ResultRecord:
@@ -108,7 +99,7 @@ def test_an_unstorable_record_fails_before_the_transaction_begins(
     db = tmp_path / "s.db"
     with Store(db) as store:
         store.save(make_record(seed=1))
-    before = _snapshot(db)
+    before = store_snapshot(db)
     bad = spoil(make_record(seed=3))
     statements: list[str] = []
     with Store(db) as store:
@@ -121,7 +112,7 @@ def test_an_unstorable_record_fails_before_the_transaction_begins(
         assert named in message, message
         assert not any(s.startswith(("BEGIN", "INSERT")) for s in statements), statements
         assert not store._conn.in_transaction
-        assert _snapshot(db) == before
+        assert store_snapshot(db) == before
         store.save(make_record(seed=5))  # the store is as usable as before
         assert store.count() == 2
 
@@ -130,7 +121,7 @@ def test_bad_peaks_fail_before_the_transaction_begins(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     with Store(db) as store:
         store.save_peaks(MACHINE, PEAKS, "2026-01-01T00:00:00")
-    before = _snapshot(db)
+    before = store_snapshot(db)
     cases: list[tuple[dict[str, Any], list[dict[str, Any]], str]] = [
         (MACHINE, [PEAKS[0], {**PEAKS[1], "threads": 2**70}], "peaks[1].threads"),
         (MACHINE, [{**PEAKS[0], "value": float("nan")}], "peaks[0].value must be a finite"),
@@ -143,7 +134,7 @@ def test_bad_peaks_fail_before_the_transaction_begins(tmp_path: Path) -> None:
             with pytest.raises(StoreError, match="peaks cannot be stored") as info:
                 store.save_peaks(machine, peaks, "2026-01-02T00:00:00")
             assert named in str(info.value)
-    assert _snapshot(db) == before
+    assert store_snapshot(db) == before
 
 
 def test_a_row_this_version_cannot_read_is_a_store_error_naming_the_run(tmp_path: Path) -> None:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from cnnbench.errors import BadInput
 from cnnbench.measure.isolation import run_worker
 from cnnbench.models import get_model_info, is_builtin_ref
+from cnnbench.models.user import DEFAULT_SHAPE
 
 DESCRIBE_ENTRY = "cnnbench.models.describe:describe"
 RESOLVE_TIMEOUT_S = 120.0
-DEFAULT_SHAPE = (3, 224, 224)  # for a model whose code failed before it could say its shape
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ def resolve_model(
     if outcome.status == "ok":
         return ResolvedModel(str(result["name"]), tuple(int(d) for d in result["input_shape"]))
     failure = f"{outcome.status} while loading: {outcome.error or 'no error text'}"
+    # Its code failed before it could say its shape: the default of outside models stands in.
     return ResolvedModel(ref.strip(), input_shape or DEFAULT_SHAPE, failure)
 
 

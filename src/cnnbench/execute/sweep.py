@@ -17,6 +17,7 @@ from cnnbench.execute.executors.local import LocalExecutor
 from cnnbench.measure.isolation import WorkerOutcome
 from cnnbench.measure.records import Environment, merge_outcomes
 from cnnbench.results.record import ResultRecord
+from cnnbench.results.sections import Cost
 from cnnbench.results.speed import SweepPoint, Throughput
 from cnnbench.spec import Budget, RunSpec
 
@@ -58,6 +59,7 @@ def measure_latency_group(
                 replace(specs[i], budget=round_budget(specs[i].budget, rounds)),
                 timeout_s,
                 f"{specs[i].model.name} on {specs[i].target.engine}, round {r + 1}/{rounds}",
+                cost=not outcomes[i],  # the first round costs the model; the rounds share it
             )
             for i in live
         ]
@@ -93,11 +95,14 @@ class _Sweep:
     points: list[SweepPoint]
     best: ResultRecord | None = None
     best_ips: float = 0.0
+    cost: Cost | None = None  # from the first point, the only one that costs the model
     stale: int = 0
     stop: str | None = None
 
     def add(self, rec: ResultRecord) -> None:
         b = rec.spec.batch
+        if self.cost is None:
+            self.cost = rec.cost
         if rec.status != "ok" or rec.latency_ms is None or rec.throughput_ips is None:
             self.points.append(SweepPoint(b, rec.status, error=rec.error))
             self.stop = f"batch {b} {rec.status}"
@@ -126,7 +131,10 @@ class _Sweep:
                 throughput=summary,
             )
         summary = replace(summary, best_batch=best.spec.batch)
-        return replace(best, spec=self.spec, throughput_ips=self.best_ips, throughput=summary)
+        cost = self.cost if self.cost is not None else best.cost
+        return replace(
+            best, spec=self.spec, throughput_ips=self.best_ips, throughput=summary, cost=cost
+        )
 
 
 def measure_throughput_group(
@@ -147,9 +155,13 @@ def measure_throughput_group(
     for b in batch_ladder(max(s.batch for s in specs)):
         live = [sw for sw in sweeps if sw.stop is None and b <= sw.spec.batch]
         points = [replace(sw.spec, batch=b, mode="latency") for sw in live]
+        # Cost is per image: the first batch point costs the model, the sweep's record keeps it
+        # (on torch this saves an export per batch size).
         tasks = [
-            WorkerTask(p, timeout_s, f"{p.model.name} on {p.target.engine}, batch {b}")
-            for p in points
+            WorkerTask(
+                p, timeout_s, f"{p.model.name} on {p.target.engine}, batch {b}", cost=not sw.points
+            )
+            for sw, p in zip(live, points, strict=True)
         ]
         for sw, point, outcome in zip(
             live,

@@ -37,12 +37,13 @@ def launcher_probes(spec: RunSpec) -> list[LauncherProbe]:
     return out
 
 
-def run_spec(spec: RunSpec, timeout_s: float | None = None) -> WorkerOutcome:
-    """Measure ``spec`` in a fresh worker and classify how it ended."""
+def run_spec(spec: RunSpec, timeout_s: float | None = None, *, cost: bool = True) -> WorkerOutcome:
+    """Measure ``spec`` in a fresh worker and classify how it ended; without ``cost`` the
+    worker skips the cost model (and, on torch, the export it needs)."""
     t = spec.target
     return run_worker(
         MEASURE_ENTRY,
-        {"spec": spec.to_dict()},
+        {"spec": spec.to_dict(), "cost": cost},
         timeout_s=timeout_s or default_timeout_s(spec),
         threads=t.threads,
         cores=t.cores,

@@ -27,6 +27,7 @@ class WorkerTask:
     spec: RunSpec
     timeout_s: float | None = None
     label: str = ""  # what a progress line says while it runs
+    cost: bool = True  # the worker costs the model (once per spec is enough: see sweep.py)
 
 
 OnStart = Callable[[WorkerTask], None]

@@ -20,7 +20,7 @@ class LocalExecutor(Executor):
         for index, task in enumerate(tasks):
             if on_start is not None:
                 on_start(task)
-            yield index, run_spec(task.spec, task.timeout_s)
+            yield index, run_spec(task.spec, task.timeout_s, cost=task.cost)
 
 
 register_executor("local", LocalExecutor)
