@@ -48,7 +48,7 @@ def test_keys_mark_done_specs_for_resume(tmp_path: Path) -> None:
     ok, failed = make_record("tinynet"), make_record("resnet18", status="crashed")
     with Store(tmp_path / "s.db") as store:
         store.save_many([ok, failed])
-        assert store.done_keys() == {ok.key}
+        assert store.ok_run_ids([ok.key, failed.key, "no-such-key"]) == {ok.key: ok.id}
 
 
 def test_query_filters_and_prefix_lookup(tmp_path: Path) -> None:

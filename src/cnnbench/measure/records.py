@@ -174,7 +174,3 @@ def merge_outcomes(
         layers=first.layers,
         warnings=tuple(warnings),
     )
-
-
-def record_from_outcome(spec: RunSpec, outcome: WorkerOutcome, env: Environment) -> ResultRecord:
-    return merge_outcomes(spec, [outcome], env)

@@ -268,10 +268,6 @@ class Store:
             raise StoreError(f"run id prefix {run_id!r} is ambiguous; give more characters")
         return self._record(rows[0][1], rows[0][0], samples)
 
-    def done_keys(self) -> set[str]:
-        """Keys with an ok run: what a resumed sweep skips."""
-        return {r[0] for r in self._conn.execute("SELECT DISTINCT key FROM runs WHERE status='ok'")}
-
     def ok_run_ids(self, keys: Iterable[str]) -> dict[str, str]:
         """For each of ``keys`` that has an ok run: the id of its newest ok run (for resume)."""
         wanted = list(dict.fromkeys(keys))
