@@ -16,7 +16,7 @@ from typing import Any
 
 from cnnbench.errors import BadInput
 
-MODES = ("latency", "throughput")
+MODES = ("latency", "throughput", "profile")  # profile: latency, then the per-layer profile
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 
 
@@ -102,6 +102,7 @@ MAX_SAMPLES = IntRange(1, 10_000_000)  # timed calls at most
 TARGET_REL_CI = FloatRange(0, 1, hi_open=True)  # CI95 half-width relative to the median
 TIMEOUT_S = FloatRange(0, 7 * 86_400)  # seconds a configuration's worker may take (one week)
 ROUNDS = IntRange(1, 1000)  # interleaved rounds per comparison
+PROFILE_CALLS = IntRange(1, 1000)  # calls made under an engine's profiler (mode profile)
 LIST_LIMIT = IntRange(1, 1_000_000)  # rows a listing shows
 
 NAME_MAX_CHARS = 4096  # an engine, device, ISA, probe or option name or value
@@ -219,6 +220,7 @@ class Budget:
     max_samples: int = 200_000
     target_rel_ci: float = 0.01
     warmup_max_s: float | None = None
+    profile_calls: int = 10  # mode profile: calls under the engine's profiler after timing
 
     def __post_init__(self) -> None:
         BUDGET_S.check(self.seconds, "the budget in seconds")
@@ -229,6 +231,7 @@ class Budget:
         TARGET_REL_CI.check(self.target_rel_ci, "the target confidence half-width")
         if self.warmup_max_s is not None:
             WARMUP_S.check(self.warmup_max_s, "the longest warm-up in seconds")
+        PROFILE_CALLS.check(self.profile_calls, "the number of profiled calls")
 
     @property
     def warmup_limit_s(self) -> float:
@@ -319,6 +322,8 @@ class RunSpec:
             "target_rel_ci": b.target_rel_ci,
             "warmup_max_s": b.warmup_max_s,
         }
+        if b.profile_calls != Budget.profile_calls:  # only when set: older records stay equal
+            d["budget"]["profile_calls"] = b.profile_calls
         return d
 
     @classmethod

@@ -14,8 +14,10 @@ from cnnbench.measure.stats import noise_warnings, relative_half_width, summariz
 from cnnbench.results._json import JsonDict
 from cnnbench.results.effective import Effective
 from cnnbench.results.meters import Counters, Energy, ProbeReading
+from cnnbench.results.profile import Profile
 from cnnbench.results.record import ResultRecord
 from cnnbench.results.rounds import RoundTiming, Timing
+from cnnbench.results.sections import LayerRecord
 from cnnbench.results.worker import WorkerResult
 from cnnbench.spec import RunSpec
 
@@ -76,14 +78,31 @@ def _readings(
     return out
 
 
-def isa_warning(effective: Effective, isa: str | None) -> str | None:
-    """Nodes whose kernels stay above the ISA cap (the engine cannot cap their kind)."""
+def isa_warning(
+    effective: Effective, isa: str | None, layers: Sequence[LayerRecord] = ()
+) -> str | None:
+    """Nodes whose kernels stay above the ISA cap (the engine cannot cap their kind), and,
+    when the run has a profile, the share of the profiled layer time they took."""
     if not effective.isa_exceptions:
         return None
     nodes = "; ".join(x.describe() for x in effective.isa_exceptions)
     cap = f"the {isa} cap" if isa else "the ISA cap"
     n = len(effective.isa_exceptions)
-    return f"isa: {n} node(s) run kernels above {cap}: {nodes}"
+    text = f"isa: {n} node(s) run kernels above {cap}: {nodes}"
+    total = sum(x.time_ms or 0.0 for x in layers)
+    if total > 0:
+        names = {x.node for x in effective.isa_exceptions}
+        above = sum(x.time_ms or 0.0 for x in layers if x.name in names)
+        text += f"; they take {above / total:.1%} of the profiled layer time"
+    return text
+
+
+def _profile(first: WorkerResult, median_ms: float) -> Profile | None:
+    """The first round's profile (its layers are the record's), its overhead taken against
+    the median over every round, the record's end-to-end latency."""
+    if first.profile is None:
+        return None
+    return replace(first.profile, end_to_end_ms=median_ms)
 
 
 def merge_outcomes(
@@ -145,7 +164,7 @@ def merge_outcomes(
     for extra in (
         phase_warning(find_phases(samples_ms), stats.median),
         drift_warning(first.agreement, spec.target.precision),
-        isa_warning(first.effective, spec.target.isa),
+        isa_warning(first.effective, spec.target.isa, first.layers),
     ):
         if extra:
             warnings.append(extra)
@@ -172,5 +191,6 @@ def merge_outcomes(
         timing=Timing(rounds, rel_half_width=rel, round_spread=spread),
         probes=readings,
         layers=first.layers,
+        profile=_profile(first, stats.median),
         warnings=tuple(warnings),
     )

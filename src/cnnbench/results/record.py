@@ -2,8 +2,8 @@
 
 The JSON layout is the one records have had since the schema began: records exported by earlier
 versions import unchanged, and new records have the same keys plus optional new ones
-(``probes``, ``layers``). :meth:`ResultRecord.from_json` checks the record section by section
-with the same typed sections the worker writes; any defect is a
+(``probes``, ``layers``, ``profile``). :meth:`ResultRecord.from_json` checks the record section
+by section with the same typed sections the worker writes; any defect is a
 :class:`~cnnbench.errors.BadInput` that names the field.
 """
 
@@ -24,6 +24,7 @@ from cnnbench.results.meters import (
     Energy,
     ProbeReading,
 )
+from cnnbench.results.profile import Profile
 from cnnbench.results.roofline import Roofline
 from cnnbench.results.rounds import Timing
 from cnnbench.results.sections import Agreement, Cost, LayerRecord
@@ -63,6 +64,7 @@ class ResultRecord:
     timing: Timing = field(default_factory=Timing)
     probes: tuple[ProbeReading, ...] = ()
     layers: tuple[LayerRecord, ...] = ()
+    profile: Profile | None = None  # mode profile: overhead, distortion, BatchNorm
     warnings: tuple[str, ...] = ()
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: str = field(default_factory=now_iso)
@@ -110,6 +112,8 @@ class ResultRecord:
             d["probes"] = [p.to_json() for p in self.probes]
         if self.layers:
             d["layers"] = [layer.to_json() for layer in self.layers]
+        if self.profile is not None:
+            d["profile"] = self.profile.to_json()
         if samples:
             d["samples_ms"] = list(self.samples_ms)
         return d
@@ -193,6 +197,7 @@ def _parse(f: Fields) -> ResultRecord:
     throughput = f.opt_fields("throughput")
     agreement = f.opt_fields("agreement")
     roofline = f.opt_fields("roofline")
+    profile = f.opt_fields("profile")
     return ResultRecord(
         spec=spec,
         status=status,
@@ -214,6 +219,7 @@ def _parse(f: Fields) -> ResultRecord:
         timing=Timing.from_json(f.mapping("timing")),
         probes=tuple(ProbeReading.from_json(p.obj, p.where) for p in f.objects("probes")),
         layers=tuple(LayerRecord.from_json(x) for x in f.objects("layers")),
+        profile=Profile.from_json(profile.obj, profile.where) if profile else None,
         warnings=f.strings("warnings"),
         id=record_id,
         created=created,
