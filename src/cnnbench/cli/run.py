@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from cnnbench.cli._loadgen import add_loadgen_arguments, loadgen_settings
 from cnnbench.cli._common import (
     check_store,
     emit_json,
@@ -111,6 +112,7 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         metavar="NAME",
         help="probe around the timed window or the worker (repeatable; module:Class: your own)",
     )
+    add_loadgen_arguments(s)
     s.add_argument(
         "--resume",
         action="store_true",
@@ -130,6 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from cnnbench.execute.executors import executor_names, get_executor
     from cnnbench.execute.plan import RunRequest, plan
     from cnnbench.execute.run import Skipped, execute
+    from cnnbench.report.loadgen import loadgen_table
     from cnnbench.report.tables import runs_table, sweep_table
 
     budget = Budget(seconds=args.budget, min_samples=args.min_samples, target_rel_ci=args.ci)
@@ -153,6 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         resolve_timeout_s=args.timeout,
         rounds=args.rounds,
         timeout_s=args.timeout,
+        loadgen=loadgen_settings(args),
     )
     if args.executor not in executor_names():
         get_executor(args.executor)  # unknown: a BadInput listing the known ones
@@ -206,6 +210,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     console = tables_console(args)
     if records:
         console.print(runs_table(records, title=f"cnnbench run -> {store.path}"))
+    if any(r.loadgen is not None for r in records):
+        console.print(loadgen_table(records))
     for rec in records:
         table = sweep_table(rec) if rec.spec.mode == "throughput" else None
         if table is not None and args.verbose:

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from cnnbench.errors import BadInput
 from cnnbench.results._json import Fields, JsonDict, check_tree
 from cnnbench.results.effective import Effective
+from cnnbench.results.loadgen import LoadgenResult
 from cnnbench.results.meters import (
     NOT_REQUESTED_COUNTERS,
     NOT_REQUESTED_ENERGY,
@@ -64,6 +65,7 @@ class ResultRecord:
     probes: tuple[ProbeReading, ...] = ()
     layers: tuple[LayerRecord, ...] = ()
     warnings: tuple[str, ...] = ()
+    loadgen: LoadgenResult | None = None  # mode loadgen: LoadGen's run and verdict
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: str = field(default_factory=now_iso)
 
@@ -110,6 +112,8 @@ class ResultRecord:
             d["probes"] = [p.to_json() for p in self.probes]
         if self.layers:
             d["layers"] = [layer.to_json() for layer in self.layers]
+        if self.loadgen is not None:
+            d["loadgen"] = self.loadgen.to_json()
         if samples:
             d["samples_ms"] = list(self.samples_ms)
         return d
@@ -149,6 +153,7 @@ SPEC_KEYS = frozenset(
         "probes",
         "budget",
         "isa_strict",
+        "loadgen",
     )
 )
 
@@ -193,6 +198,7 @@ def _parse(f: Fields) -> ResultRecord:
     throughput = f.opt_fields("throughput")
     agreement = f.opt_fields("agreement")
     roofline = f.opt_fields("roofline")
+    loadgen = f.opt_fields("loadgen")
     return ResultRecord(
         spec=spec,
         status=status,
@@ -215,6 +221,7 @@ def _parse(f: Fields) -> ResultRecord:
         probes=tuple(ProbeReading.from_json(p.obj, p.where) for p in f.objects("probes")),
         layers=tuple(LayerRecord.from_json(x) for x in f.objects("layers")),
         warnings=f.strings("warnings"),
+        loadgen=LoadgenResult.from_json(loadgen.obj, loadgen.where) if loadgen else None,
         id=record_id,
         created=created,
     )
