@@ -174,19 +174,19 @@ class _Dispatcher:
         lg.QuerySamplesComplete([lg.QuerySampleResponse(qid, 0, 0) for qid, _ in items])
 
     def _serve(self, queue: InferQueue | None) -> None:
-        call = self.session.timed_call(self.inputs)
+        call = self.session.timed_call(self.inputs) if queue is None else None
         while True:
             if queue is not None:
                 queue.wait_idle()
             items = self._take()
             if items is None:
                 break
-            if queue is None:
+            if call is not None:
                 try:
                     call()
                 finally:  # a failed call still completes its samples: LoadGen must not wait
                     self._complete(items)
-            else:
+            elif queue is not None:
                 queue.submit(functools.partial(self._complete, items))
 
     def _drain(self) -> None:
@@ -228,7 +228,8 @@ def _settings(
             "(LoadGen then schedules enough queries)"
         )
     elif spec.scenario == "Server":
-        qps = spec.target_qps or max(0.1, round(SERVER_LOAD * rate, 1))
+        load = SERVER_LOAD / 2 if spec.find_peak else SERVER_LOAD  # the search doubles it
+        qps = spec.target_qps or max(0.1, round(load * rate, 1))
         bound_ms = spec.latency_bound_ms or SERVER_BOUND_X * cal.median_ms
         ts.server_target_qps = qps
         ts.server_target_latency_ns = max(1, int(bound_ms * 1e6))
@@ -239,7 +240,7 @@ def _settings(
             target_qps=qps,
             target_qps_source="user"
             if spec.target_qps
-            else f"calibrated: {SERVER_LOAD:g} x the calibrated samples/s",
+            else f"calibrated: {load:g} x the calibrated samples/s",
             latency_bound_ms=bound_ms,
             latency_bound_source="user"
             if spec.latency_bound_ms
