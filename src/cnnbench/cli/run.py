@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cnnbench.cli._loadgen import add_loadgen_arguments, loadgen_settings
 from cnnbench.cli._common import (
     check_store,
     emit_json,
@@ -18,6 +17,7 @@ from cnnbench.cli._common import (
     tables_console,
     text_arg,
 )
+from cnnbench.cli._loadgen import add_loadgen_arguments, loadgen_settings
 from cnnbench.spec import (
     BATCH,
     BUDGET_S,

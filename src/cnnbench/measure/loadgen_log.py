@@ -47,7 +47,9 @@ def parse_detail(text: str) -> DetailLog:
         if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
             continue
         key, value = entry["key"], entry.get("value")
-        meta = entry.get("metadata") if isinstance(entry.get("metadata"), dict) else {}
+        meta = entry.get("metadata")
+        if not isinstance(meta, dict):
+            meta = {}
         shown = f"{key}: {value}"[:MESSAGE_CHARS]
         if meta.get("is_error"):
             log.errors.append(shown)
