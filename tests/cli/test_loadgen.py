@@ -137,3 +137,28 @@ def test_a_worker_without_the_extra_reports_unsupported(
     outcome = run_spec(spec, timeout_s=60)
     assert outcome.status == "unsupported"
     assert "cnnbench[loadgen]" in (outcome.error or "")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--target-qps", "10"], "need(s) --scenario"),
+        (["--find-peak"], "need(s) --scenario"),
+        (["--scenario", "SingleStream", "--target-qps", "5"], "Server and Offline"),
+        (["--scenario", "Offline", "--latency-bound-ms", "5"], "applies to Server"),
+        (["--scenario", "Offline", "--find-peak"], "FindPeakPerformance applies to Server"),
+        (["--scenario", "SingleStream", "--batch", "4"], "batch must be 1"),
+        (["--scenario", "Offline", "--mode", "throughput"], "a mode of its own"),
+        (["--mode", "loadgen"], "with a LoadGen scenario"),
+        (["--scenario", "Server", "--target-qps", "0"], "target-qps"),
+        (["--scenario", "Singlestream"], "invalid choice"),
+    ],
+)
+def test_bad_loadgen_flags_are_one_line_and_exit_2(
+    args: list[str], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "bad.db"
+    code = main(["run", *BASE, *args, "--db", str(db)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and words in err, err
+    assert not db.exists()
