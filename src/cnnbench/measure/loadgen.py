@@ -49,7 +49,7 @@ PERFORMANCE_SAMPLES = 1024
 CALIBRATION_S = 0.5
 SERVER_LOAD = 0.5  # Server's default arrival rate: half the calibrated samples/s
 SERVER_BOUND_X = 10.0  # Server's default latency bound: 10 x one calibrated request
-OFFLINE_EXPECTED_X = 1.5  # Offline's expected rate: above the calibration, so it lasts long enough
+OFFLINE_EXPECTED_X = 2.5  # Offline's expected rate: above the calibration, so it lasts long enough
 EXPECTED_LATENCY_X = 0.5  # SS/MS: below the calibration, so LoadGen schedules enough queries
 FIND_PEAK_DECIMALS = 0  # FindPeakPerformance searches QPS to whole numbers (fewer runs)
 
