@@ -15,6 +15,7 @@ from cnnbench.cli._common import (
     tables_console,
     text_arg,
 )
+from cnnbench.cli._loadgen import add_loadgen_arguments, loadgen_settings
 from cnnbench.spec import (
     BATCH,
     BUDGET_S,
@@ -112,6 +113,7 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         metavar="NAME",
         help="probe around the timed window or the worker (repeatable; module:Class: your own)",
     )
+    add_loadgen_arguments(s)
     s.add_argument(
         "--resume",
         action="store_true",
@@ -128,6 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from cnnbench.cli._args import parse_cores, parse_options
     from cnnbench.cli._execution import check_executor, execute_with_progress
     from cnnbench.execute.plan import RunRequest, plan
+    from cnnbench.report.loadgen import loadgen_table
     from cnnbench.report.tables import runs_table, sweep_table
 
     budget = Budget(seconds=args.budget, min_samples=args.min_samples, target_rel_ci=args.ci)
@@ -151,6 +154,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         resolve_timeout_s=args.timeout,
         rounds=args.rounds,
         timeout_s=args.timeout,
+        loadgen=loadgen_settings(args),
     )
     check_executor(args.executor)
     check_store(args)  # an unusable store is refused before a model is resolved
@@ -167,6 +171,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     console = tables_console(args)
     if records:
         console.print(runs_table(records, title=f"cnnbench run -> {store_path}"))
+    if any(r.loadgen is not None for r in records):
+        console.print(loadgen_table(records))
     for rec in records:
         table = sweep_table(rec) if rec.spec.mode == "throughput" else None
         if table is not None and args.verbose:

@@ -27,6 +27,7 @@ from cnnbench.measure.probes.base import (
 )
 from cnnbench.measure.profile_job import profile_session
 from cnnbench.results.effective import Effective
+from cnnbench.results.loadgen import LoadgenResult
 from cnnbench.results.rounds import Warmup
 from cnnbench.results.sections import Cost, LayerRecord
 from cnnbench.results.speed import Streams
@@ -135,6 +136,10 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
 
     spec = RunSpec.from_dict(payload["spec"])
     check_isa_on_machine(spec.target.isa)
+    if spec.loadgen is not None:
+        from cnnbench.measure.loadgen import import_loadgen, run_loadgen
+
+        import_loadgen()  # a missing extra is unsupported before any model is built
     engine = get_engine(spec.target.engine)()
     probes, unmade = window_probes(spec.probes)
     t_start = time.perf_counter()
@@ -168,8 +173,15 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
     prepare_s = time.perf_counter() - t_start - cost_s
     window = probe_window(probes)
     streams = None
+    loadgen: LoadgenResult | None = None
     with session.context():
-        if spec.target.streams > 1:
+        if spec.loadgen is not None:
+            run = run_loadgen(
+                session, inputs, spec.loadgen, spec.batch, spec.target.streams, window=window
+            )
+            samples, warm, loadgen = run.samples_ns, run.warmup, run.result
+            stop_reason, rel_half_width = "loadgen", None
+        elif spec.target.streams > 1:
             timed = time_streams(
                 session, inputs, spec.target.streams, spec.batch, spec.budget, window=window
             )
@@ -219,4 +231,5 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
         probes=(*unmade, *window.readings),
         layers=layers,
         profile=profile,
+        loadgen=loadgen,
     ).to_json()

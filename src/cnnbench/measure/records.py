@@ -13,6 +13,7 @@ from cnnbench.measure.phases import find_phases, phase_warning
 from cnnbench.measure.stats import noise_warnings, relative_half_width, summarize
 from cnnbench.results._json import JsonDict
 from cnnbench.results.effective import Effective
+from cnnbench.results.loadgen import LoadgenResult
 from cnnbench.results.meters import Counters, Energy, ProbeReading
 from cnnbench.results.profile import Profile
 from cnnbench.results.record import ResultRecord
@@ -105,6 +106,20 @@ def _profile(first: WorkerResult, median_ms: float) -> Profile | None:
     return replace(first.profile, end_to_end_ms=median_ms)
 
 
+def loadgen_figures(
+    lg: LoadgenResult, fallback_ips: float, warnings: list[str]
+) -> tuple[float, list[str]]:
+    """A LoadGen run's samples/s (LoadGen's own rate where it gave one) and its warnings: its
+    length is LoadGen's to choose, so no CI target applies; an INVALID verdict is a warning."""
+    ips = lg.samples_per_s
+    if ips is None and lg.qps is not None:
+        ips = lg.qps * lg.settings.samples_per_query
+    kept = [w for w in warnings if not w.startswith("ci:")]
+    if not lg.valid:
+        kept.append(f"loadgen: INVALID ({'; '.join(lg.reasons)})")
+    return (ips if ips is not None else fallback_ips), kept
+
+
 def merge_outcomes(
     spec: RunSpec, outcomes: Sequence[WorkerOutcome], env: Environment, planned_rounds: int = 1
 ) -> ResultRecord:
@@ -174,6 +189,8 @@ def merge_outcomes(
         # Requests in flight: images/s is what completed over the wall time, not 1 / latency.
         images = sum(s.images_per_s * s.seconds for s in streams)
         throughput_ips = images / sum(s.seconds for s in streams)
+    if first.loadgen is not None:
+        throughput_ips, warnings = loadgen_figures(first.loadgen, throughput_ips, warnings)
     flops = cost.flops * spec.batch if cost.flops and not cost.lower_bound else None
     return ResultRecord(
         spec=spec,
@@ -193,4 +210,5 @@ def merge_outcomes(
         layers=first.layers,
         profile=_profile(first, stats.median),
         warnings=tuple(warnings),
+        loadgen=first.loadgen,
     )

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from cnnbench.errors import BadInput
 from cnnbench.results._json import Fields, JsonDict, check_tree
 from cnnbench.results.effective import Effective
+from cnnbench.results.loadgen import LoadgenResult
 from cnnbench.results.meters import (
     NOT_REQUESTED_COUNTERS,
     NOT_REQUESTED_ENERGY,
@@ -66,6 +67,7 @@ class ResultRecord:
     layers: tuple[LayerRecord, ...] = ()
     profile: Profile | None = None  # mode profile: overhead, distortion, BatchNorm
     warnings: tuple[str, ...] = ()
+    loadgen: LoadgenResult | None = None  # mode loadgen: LoadGen's run and verdict
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: str = field(default_factory=now_iso)
 
@@ -114,6 +116,8 @@ class ResultRecord:
             d["layers"] = [layer.to_json() for layer in self.layers]
         if self.profile is not None:
             d["profile"] = self.profile.to_json()
+        if self.loadgen is not None:
+            d["loadgen"] = self.loadgen.to_json()
         if samples:
             d["samples_ms"] = list(self.samples_ms)
         return d
@@ -153,6 +157,7 @@ SPEC_KEYS = frozenset(
         "probes",
         "budget",
         "isa_strict",
+        "loadgen",
     )
 )
 
@@ -198,6 +203,7 @@ def _parse(f: Fields) -> ResultRecord:
     agreement = f.opt_fields("agreement")
     roofline = f.opt_fields("roofline")
     profile = f.opt_fields("profile")
+    loadgen = f.opt_fields("loadgen")
     return ResultRecord(
         spec=spec,
         status=status,
@@ -221,6 +227,7 @@ def _parse(f: Fields) -> ResultRecord:
         layers=tuple(LayerRecord.from_json(x) for x in f.objects("layers")),
         profile=Profile.from_json(profile.obj, profile.where) if profile else None,
         warnings=f.strings("warnings"),
+        loadgen=LoadgenResult.from_json(loadgen.obj, loadgen.where) if loadgen else None,
         id=record_id,
         created=created,
     )
