@@ -69,3 +69,16 @@ def test_bad_plot_path_is_refused_before_anything_runs(capsys: pytest.CaptureFix
     err = capsys.readouterr().err
     assert "--plot" in err and len(err.strip().splitlines()) == 1
     assert not Path("cnnbench.db").exists()
+
+
+def test_results_show_prints_a_stored_profile(capsys: pytest.CaptureFixture[str]) -> None:
+    from cnnbench.store.sqlite import Store
+    from records import make_profile_record
+
+    rec = make_profile_record()
+    with Store(Path("cnnbench.db")) as store:
+        store.save(rec)
+    assert main(["results", "show", rec.id[:8], "--layers"]) == 0
+    out = capsys.readouterr().out
+    assert "FLOPs share" in out and "fused(conv+activation)" in out and "reorder" in out
+    assert '"distortion"' in out and "overhead" in out

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from cnnbench.cli._common import (
     emit_json,
     err,
@@ -45,6 +47,7 @@ def add_parser(sub: Any, db: argparse.ArgumentParser, js: argparse.ArgumentParse
         r.set_defaults(func=cmd_results)
     r = rs.add_parser("show", parents=[db, js])
     r.add_argument("id", type=text_arg, help="a run id, or a unique prefix of one")
+    r.add_argument("--layers", action="store_true", help="a profile's every layer, not by type")
     r.set_defaults(func=cmd_results)
     r = rs.add_parser("import", parents=[db])
     r.add_argument("file", type=text_arg, help="JSON lines file of result records")
@@ -100,9 +103,17 @@ def _show(args: argparse.Namespace, store: Any) -> int:
     table = sweep_table(rec)
     if table is not None:
         console.print(table)
+    if rec.profile is not None:
+        from cnnbench.report.profiles import layer_table, type_table
+
+        console.print(type_table(rec))
+        if args.layers:
+            console.print(layer_table(rec))
     detail = rec.to_json(samples=False)
-    for section in ("spec", "effective", "cost", "timing", "energy", "counters"):
-        console.print(f"[bold]{section}[/bold]: {json.dumps(detail[section], sort_keys=True)}")
+    for section in ("spec", "effective", "cost", "timing", "energy", "counters", "profile"):
+        if section in detail:
+            text = escape(json.dumps(detail[section], sort_keys=True))
+            console.print(f"[bold]{section}[/bold]: {text}")
     for w in rec.warnings:
         console.print(f"[yellow]warning[/yellow]: {w}")
     return 0
