@@ -21,7 +21,11 @@ Value = float | int | str | bool | None
 NOT_REQUESTED_ENERGY = "no energy probe was requested for this run"
 NOT_REQUESTED_COUNTERS = "no counter probe was requested for this run"
 WINDOW_SCOPE = "timed window"  # a launcher reading's ``scope`` when it saw the timed calls only
-UNCOUNTED = ("not supported", "not counted")  # a counter value the machine could not give
+UNCOUNTED = (
+    "not supported",
+    "not counted",
+    "below noise",
+)  # a counter value the machine could not give
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,8 @@ def reading_from_lines(lines: list[PerfLine], probe: str = "perf") -> ProbeReadi
             "(a virtual machine without PMU passthrough); fix: run on bare metal or enable "
             "the vPMU"
         )
-        return ProbeReading(probe, "counters", "none", {}, reason)
+        kept = {k: v for k, v in values.items() if k in ("scope", "task_clock_ms")}
+        return ProbeReading(probe, "counters", "none", kept, reason)  # task-clock: evidence
     scaled = [ln.event for ln in counted if ln.running_pct is not None and ln.running_pct < 100]
     note = f"multiplexed (scaled by perf): {', '.join(scaled)}" if scaled else None
     return ProbeReading(probe, "counters", "perf", values, note)
