@@ -63,16 +63,28 @@ def test_perf_counts_the_timed_window_through_its_control_fifo() -> None:
         assert isinstance(reading.values["instructions"], float)
 
 
-def test_cachegrind_out_file_is_parsed_and_differenced() -> None:
+def test_cachegrind_out_file_is_parsed() -> None:
+    """A cachegrind.out written by valgrind 3.19 (function records trimmed, summary kept)."""
     one = cachegrind.parse_cachegrind_out((CG / "calls-1.out").read_text())
-    three = cachegrind.parse_cachegrind_out((CG / "calls-11.out").read_text())
-    assert list(one)[:3] == ["Ir", "I1mr", "ILmr"]
-    per = cachegrind.per_record({k: (three[k] - one[k]) / 10 for k in one})
-    assert per["instructions"] > 0 and per["data_reads"] > 0
-    assert (
-        per["ll_misses"]
-        == per["ll_read_misses"] + per["ll_write_misses"] + per["ll_instruction_misses"]
-    )
+    assert one == {
+        "Ir": 798756771,
+        "I1mr": 8248916,
+        "ILmr": 29223,
+        "Dr": 231601032,
+        "D1mr": 5284568,
+        "DLmr": 87995,
+        "Dw": 114352733,
+        "D1mw": 988239,
+        "DLmw": 258625,
+    }
+    per = cachegrind.per_record({k: float(v) for k, v in one.items()})
+    assert per["instructions"] == 798756771 and per["data_writes"] == 114352733
+    assert per["d1_misses"] == 5284568 + 988239
+    assert per["ll_misses"] == 87995 + 258625 + 29223
+    # The same tiny net with 11 calls: two workers' start-up differs by more than ten calls of
+    # a tiny net (hence the bigger net of the real test, and "below noise" in the probe).
+    eleven = cachegrind.parse_cachegrind_out((CG / "calls-11.out").read_text())
+    assert abs(eleven["Ir"] - one["Ir"]) < 0.01 * one["Ir"]
     with pytest.raises(ValueError, match="summary"):
         cachegrind.parse_cachegrind_out("events: Ir\n")
 
@@ -112,9 +124,9 @@ def test_real_cachegrind_on_a_tiny_numpy_network() -> None:
     inferences of a tiny NumPy conv net: the difference is ten inferences' work."""
     one, eleven = _cachegrind_totals(1), _cachegrind_totals(11)
     per = cachegrind.per_record({k: (eleven[k] - one[k]) / 10 for k in one})
-    # 84k MACs per inference in float32: hundreds of thousands of instructions with NumPy's
-    # call overhead, far fewer than the worker's start-up (hundreds of millions).
-    assert 1e5 < per["instructions"] < 1e7 < one["Ir"]
+    # 23 M MACs per inference in float32 (AVX2 under valgrind, 8 lanes per FMA): millions of
+    # instructions, fewer than the worker's start-up (hundreds of millions).
+    assert 1e6 < per["instructions"] < 1e8 < one["Ir"]
     assert 0 < per["d1_misses"] < per["data_reads"] + per["data_writes"]
 
 
