@@ -118,6 +118,7 @@ def _cachegrind_totals(calls: int) -> dict[str, float]:
     return {k: float(v) for k, v in reading.values.items()}  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # ~40 s of CPU (two Python workers under valgrind); runs by default
 @VALGRIND
 def test_real_cachegrind_on_a_tiny_numpy_network() -> None:
     """Two workers under cachegrind (valgrind installed: it runs for real), 1 and 11
