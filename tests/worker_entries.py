@@ -85,3 +85,48 @@ def spawn_and_crash(payload: dict[str, Any]) -> dict[str, Any]:
         fh.write(str(child.pid))
     os.kill(os.getpid(), signal.SIGSEGV)
     return {}
+
+
+def perf_window(payload: dict[str, Any]) -> dict[str, Any]:
+    """Spin outside, then inside, the perf control window (see test_counters)."""
+    import time
+
+    from cnnbench.measure.probes.base import probe_window
+    from cnnbench.measure.probes.perf import control_from_env
+
+    control = control_from_env()
+    assert control is not None, "not started under the perf launcher"
+    end = time.perf_counter() + 0.3
+    while time.perf_counter() < end:
+        pass
+    with probe_window([control]) as readings:
+        t0 = time.perf_counter()
+        while time.perf_counter() < t0 + 0.1:
+            pass
+        window_ms = (time.perf_counter() - t0) * 1e3
+    return {"acknowledged": readings[0].values["acknowledged"], "window_ms": window_ms}
+
+
+def numpy_net(payload: dict[str, Any]) -> dict[str, Any]:
+    """A small NumPy conv net (3x3 conv 16->32 on 64x64, ReLU, 1x1 conv 32->32, dense; 23 M
+    MACs, so ten inferences stand well above two workers' start-up noise): one warm call, then
+    n calls."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 16, 64, 64)).astype(np.float32)
+    w1 = rng.standard_normal((32, 16 * 9)).astype(np.float32)
+    w2 = rng.standard_normal((32, 32)).astype(np.float32)
+    w3 = rng.standard_normal((10, 32 * 62 * 62)).astype(np.float32)
+
+    def infer() -> np.ndarray:
+        cols = np.lib.stride_tricks.sliding_window_view(x[0], (3, 3), axis=(1, 2))
+        cols = cols.transpose(1, 2, 0, 3, 4).reshape(62 * 62, 144)
+        h = np.maximum(cols @ w1.T, 0)
+        h = np.maximum(h @ w2.T, 0)
+        return w3 @ h.T.reshape(-1)
+
+    infer()
+    for _ in range(int(payload["calls"])):
+        infer()
+    return {"calls": payload["calls"]}

@@ -107,6 +107,8 @@ TARGET_REL_CI = FloatRange(0, 1, hi_open=True)  # CI95 half-width relative to th
 TIMEOUT_S = FloatRange(0, 7 * 86_400)  # seconds a configuration's worker may take (one week)
 ROUNDS = IntRange(1, 1000)  # interleaved rounds per comparison
 PROFILE_CALLS = IntRange(1, 1000)  # calls made under an engine's profiler (mode profile)
+IDLE_S_RANGE = FloatRange(0, 3600)  # seconds of idle-power baseline before an energy window
+TDP_W_RANGE = FloatRange(0, 100_000)  # a user's TDP for an estimated energy figure, watts
 LIST_LIMIT = IntRange(1, 1_000_000)  # rows a listing shows
 
 NAME_MAX_CHARS = 4096  # an engine, device, ISA, probe or option name or value

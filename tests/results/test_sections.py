@@ -204,13 +204,22 @@ def test_strict_json_refuses_nan_and_infinity() -> None:
 def test_energy_and_counters_from_readings() -> None:
     rounds = [
         (ProbeReading("rapl", "energy", "rapl", {"energy_j": 10.0, "idle_w": 1.0}, None, 2.0), 100),
-        (ProbeReading("rapl", "energy", "rapl", {"energy_j": 14.0}, None, 2.0), 100),
+        (ProbeReading("rapl", "energy", "rapl", {"energy_j": 14.0, "idle_w": 3.0}, None, 2.0), 100),
     ]
-    e = Energy.from_readings(rounds, flops_per_inference=1e9)
+    e = Energy.from_readings(rounds, flops_per_inference=1e9, images_per_inference=4)
     assert e.source == "rapl" and e.energy_j == 24 and e.window_s == 4 and e.inferences == 200
-    assert e.active_w == 6 and e.idle_w == 1
-    assert e.joules_per_inference == pytest.approx((24 - 1 * 4) / 200)
-    assert e.gflop_per_j == pytest.approx(1 / 0.1)
+    assert e.active_w == 6 and e.idle_w == 2  # each round's own baseline, time-weighted
+    assert e.j_per_inference == pytest.approx(24 / 200)
+    assert e.dynamic_j_per_inference == pytest.approx((24 - 1 * 2 - 3 * 2) / 200)
+    assert e.basis == "dynamic"
+    assert e.gflop_per_j == pytest.approx(1 / 0.08)
+    assert e.images_per_j == pytest.approx(4 / 0.08)
+    assert Energy.from_json(e.to_json()) == e
+    no_idle = Energy.from_readings(
+        [rounds[0], (ProbeReading("rapl", "energy", "rapl", {"energy_j": 14.0}, None, 2.0), 100)],
+        None,
+    )
+    assert no_idle.dynamic_j_per_inference is None and no_idle.basis == "total"  # partial idle
     stuck = ProbeReading("rapl", "energy", "rapl", {"energy_j": 0.0}, None, 1.0)
     none = Energy.from_readings([(stuck, 10)], None)
     assert none.source == "none" and "did not advance" in (none.reason or "")

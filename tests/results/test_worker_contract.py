@@ -61,7 +61,8 @@ def test_probe_readings_land_in_energy_counters_and_probes() -> None:
     e = rec.energy
     assert e.source == "test-meter" and e.probe == "meter"
     assert e.energy_j == 5.0 and e.window_s == 2.0 and e.inferences == 200
-    assert e.joules_per_inference == pytest.approx(5.0 / 200)
+    assert e.j_per_inference == pytest.approx(5.0 / 200)
+    assert e.dynamic_j_per_inference is None and e.basis == "total"  # no idle baseline
     assert e.gflop_per_j == pytest.approx(1000 / (5.0 / 200) / 1e9)
     c = rec.counters
     assert c.counts == {"instructions": 2000, "D1mr": 7}

@@ -187,3 +187,12 @@ def same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
     except (OSError, ValueError):
         return False
+
+
+def counters_probe(choice: str) -> str:
+    """``--counters auto``: perf where the PMU is exposed, else cachegrind (simulated)."""
+    if choice != "auto":
+        return choice
+    from cnnbench.measure.probes.status import perf_status
+
+    return "perf" if perf_status().available else "cachegrind"

@@ -16,15 +16,18 @@ from cnnbench.cli._common import (
     text_arg,
 )
 from cnnbench.cli._loadgen import add_loadgen_arguments, loadgen_settings
+from cnnbench.errors import BadInput
 from cnnbench.spec import (
     BATCH,
     BUDGET_S,
+    IDLE_S_RANGE,
     INPUT_DIM,
     MIN_SAMPLES,
     PRECISIONS,
     ROUNDS,
     STREAMS,
     TARGET_REL_CI,
+    TDP_W_RANGE,
     THREADS,
     TIMEOUT_S,
     Budget,
@@ -115,6 +118,28 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     add_loadgen_arguments(s)
     s.add_argument(
+        "--energy",
+        action="store_true",
+        help="measure energy over the timed window (RAPL on CPUs, NVML on CUDA; idle subtracted)"
+        " and sample the clocks; says why when this machine has no meter",
+    )
+    s.add_argument(
+        "--idle-s",
+        type=float_in(IDLE_S_RANGE),
+        help=f"seconds of idle baseline before the run ({IDLE_S_RANGE.short}; default 2)",
+    )
+    s.add_argument(
+        "--tdp-w",
+        type=float_in(TDP_W_RANGE),
+        help="with --energy and no meter: estimate energy as TDP x time, labelled 'estimated'",
+    )
+    s.add_argument(
+        "--counters",
+        choices=["perf", "cachegrind", "auto"],
+        help="hardware counters: perf stat on the timed window, cachegrind (simulated, slow; "
+        "small networks), or auto (perf where the PMU is exposed, else cachegrind)",
+    )
+    s.add_argument(
         "--resume",
         action="store_true",
         help="skip configurations already measured (status ok) on this machine",
@@ -126,12 +151,31 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     s.set_defaults(func=cmd_run)
 
 
+def _meter_probes(args: argparse.Namespace) -> tuple[str, ...]:
+    """Probe names for --energy and --counters (their settings go to workers by environment)."""
+    import os
+
+    from cnnbench.cli._args import counters_probe
+    from cnnbench.measure.probes.energy import IDLE_ENV, TDP_ENV
+
+    if (args.idle_s is not None or args.tdp_w is not None) and not args.energy:
+        raise BadInput("--idle-s and --tdp-w need --energy")
+    if args.idle_s is not None:
+        os.environ[IDLE_ENV] = str(args.idle_s)
+    if args.tdp_w is not None:
+        os.environ[TDP_ENV] = str(args.tdp_w)
+    probes: tuple[str, ...] = ("energy", "clock") if args.energy else ()
+    if args.counters:
+        probes += (counters_probe(args.counters),)
+    return probes
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from cnnbench.cli._args import parse_cores, parse_options
     from cnnbench.cli._execution import check_executor, execute_with_progress
     from cnnbench.execute.plan import RunRequest, plan
     from cnnbench.report.loadgen import loadgen_table
-    from cnnbench.report.tables import runs_table, sweep_table
+    from cnnbench.report.tables import meter_lines, runs_table, sweep_table
 
     budget = Budget(seconds=args.budget, min_samples=args.min_samples, target_rel_ci=args.ci)
     req = RunRequest(
@@ -150,7 +194,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         options=parse_options(args.option or ()),
         input_shape=shape_arg(args.input_shape),
         budget=budget,
-        probes=tuple(args.probe or ()),
+        probes=(*(args.probe or ()), *_meter_probes(args)),
         resolve_timeout_s=args.timeout,
         rounds=args.rounds,
         timeout_s=args.timeout,
@@ -177,6 +221,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         table = sweep_table(rec) if rec.spec.mode == "throughput" else None
         if table is not None and args.verbose:
             console.print(table)
+    for line in meter_lines(records):
+        err.print(line, soft_wrap=True, markup=False, highlight=False)
     if result.skipped:
         err.print(f"{len(result.skipped)} configuration(s) skipped, already measured")
     if args.json:

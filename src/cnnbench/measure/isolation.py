@@ -121,11 +121,13 @@ def run_worker(
         job_path.write_text(json.dumps(job))
         prefix: list[str] = []
         probe_dirs = []
+        env_extra = dict(env_extra or {})
         for i, probe in enumerate(launchers):
             probe_dir = tmpdir / f"probe-{i}-{probe.name}"
             probe_dir.mkdir()
             probe_dirs.append(probe_dir)
             prefix += probe.launcher(probe_dir)
+            env_extra.update(probe.env(probe_dir))
         cmd = [
             *prefix,
             sys.executable,

@@ -90,11 +90,19 @@ def worker_cost(
     )
 
 
-def window_probes(names: tuple[str, ...]) -> tuple[list[Probe], list[ProbeReading]]:
-    """The spec's probes that wrap the timed window (launcher probes are the parent's), and
-    a reading with source none for each that could not be made."""
+def window_probes(
+    names: tuple[str, ...], device: str = "cpu"
+) -> tuple[list[Probe], list[ProbeReading]]:
+    """The spec's probes that wrap the timed window (launcher and side probes are the
+    parent's), bound to the run's device, and a reading with source none for each that could
+    not be made."""
+    from cnnbench.measure.probes.perf import control_from_env
+
     probes: list[Probe] = []
     failed: list[ProbeReading] = []
+    control = control_from_env()  # the worker runs under perf stat: count the window only
+    if control is not None:
+        probes.append(control)
     for name in names:
         cls = get_probe(name)
         if not issubclass(cls, Probe):
@@ -103,7 +111,9 @@ def window_probes(names: tuple[str, ...]) -> tuple[list[Probe], list[ProbeReadin
                 failed.append(ProbeReading.unavailable(cls.name, cls.kind, reason))
             continue
         try:
-            probes.append(cls())
+            probe = cls()
+            probe.bind(device)
+            probes.append(probe)
         except Exception as exc:
             reason = f"could not be made: {type(exc).__name__}: {exc}"
             failed.append(ProbeReading.unavailable(cls.name, cls.kind, reason))
@@ -141,7 +151,7 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
 
         import_loadgen()  # a missing extra is unsupported before any model is built
     engine = get_engine(spec.target.engine)()
-    probes, unmade = window_probes(spec.probes)
+    probes, unmade = window_probes(spec.probes, spec.target.device)
     t_start = time.perf_counter()
     info = get_model_info(spec.model.name, spec.input_shape)
     array = np.random.default_rng(INPUT_SEED).standard_normal(
@@ -171,6 +181,10 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
     session = engine.prepare(instance, spec.target)
     inputs = session.make_inputs(array)
     prepare_s = time.perf_counter() - t_start - cost_s
+    for probe in probes:  # loaded, not inferring: an energy meter's idle power
+        probe.baseline()
+    min_window_s = max((p.min_window_s for p in probes), default=0.0)
+    extra_calls = 0
     window = probe_window(probes)
     streams = None
     loadgen: LoadgenResult | None = None
@@ -196,8 +210,10 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
                 timed.images_per_s,
             )
         else:
-            timing = time_calls(session.timed_call(inputs), spec.budget, window=window)
-            samples, warm = timing.samples_ns, timing.warmup
+            timing = time_calls(
+                session.timed_call(inputs), spec.budget, window=window, min_window_s=min_window_s
+            )
+            samples, warm, extra_calls = timing.samples_ns, timing.warmup, timing.extra_calls
             stop_reason, rel_half_width = timing.stop_reason, timing.rel_half_width
         effective = session.effective()
         output = session.to_numpy(session.run(inputs)) if reference is not None else None
@@ -227,7 +243,7 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
         cost=cost,
         agreement=agreement,
         engine_version=engine.version(),
-        window_calls=len(samples),
+        window_calls=len(samples) + extra_calls,
         probes=(*unmade, *window.readings),
         layers=layers,
         profile=profile,

@@ -7,8 +7,11 @@ before any engine loads (:mod:`cnnbench.measure.isolation`); the spec's launcher
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
+
 from cnnbench.measure.isolation import WorkerOutcome, run_worker
-from cnnbench.measure.probes.base import LauncherProbe, get_probe
+from cnnbench.measure.probes.base import LauncherProbe, ProbeReading, SideProbe, get_probe
 from cnnbench.spec import RunSpec
 
 MEASURE_ENTRY = "cnnbench.measure.job:run_measurement"
@@ -16,6 +19,8 @@ BASE_TIMEOUT_S = 180.0  # model build, export and engine compilation of a large 
 BUDGET_FACTOR = 4  # warm-up (up to a quarter of the budget or more), budget, agreement, margin
 LOADGEN_FIND_PEAK_RUNS = 24  # runs of a FindPeakPerformance search: boundaries, then bisection
 LOADGEN_MARGIN_S = 30.0  # calibration, LoadGen's set-up and its final queries
+SIDE_TIMEOUT_ENV = "CNNBENCH_COUNTERS_TIMEOUT_S"
+SIDE_TIMEOUT_S = 900.0  # each cachegrind worker (tens of times slower than the CPU): small nets
 
 
 def default_timeout_s(spec: RunSpec) -> float:
@@ -44,9 +49,42 @@ def launcher_probes(spec: RunSpec) -> list[LauncherProbe]:
     return out
 
 
+def side_probes(spec: RunSpec) -> list[SideProbe]:
+    """The spec's probes measured by workers of their own (cachegrind's differential)."""
+    out: list[SideProbe] = []
+    for ref in spec.probes:
+        if ":" in ref:
+            continue
+        cls = get_probe(ref)
+        if issubclass(cls, SideProbe):
+            out.append(cls())
+    return out
+
+
 def run_spec(spec: RunSpec, timeout_s: float | None = None, *, cost: bool = True) -> WorkerOutcome:
     """Measure ``spec`` in a fresh worker and classify how it ended; without ``cost`` the
-    worker skips the cost model (and, on torch, the export it needs)."""
+    worker skips the cost model (and, on torch, the export it needs). Side probes run after
+    a successful measurement, their readings added to the outcome's."""
+    outcome = _measure(spec, timeout_s, cost)
+    sides = side_probes(spec)
+    if not sides:
+        return outcome
+    limit = float(os.environ.get(SIDE_TIMEOUT_ENV, SIDE_TIMEOUT_S))
+    readings: list[ProbeReading] = []
+    for probe in sides:
+        if outcome.status != "ok":
+            why = f"not run: the measurement ended with status {outcome.status}"
+            readings.append(ProbeReading.unavailable(probe.name, probe.kind, why))
+            continue
+        try:
+            readings.append(probe.measure(spec.to_dict(), limit))
+        except Exception as exc:
+            why = f"failed: {type(exc).__name__}: {exc}"
+            readings.append(ProbeReading.unavailable(probe.name, probe.kind, why))
+    return replace(outcome, probe_readings=(*outcome.probe_readings, *readings))
+
+
+def _measure(spec: RunSpec, timeout_s: float | None, cost: bool) -> WorkerOutcome:
     t = spec.target
     return run_worker(
         MEASURE_ENTRY,

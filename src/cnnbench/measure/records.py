@@ -10,11 +10,12 @@ from cnnbench.errors import BadInput
 from cnnbench.measure.agreement import drift_warning
 from cnnbench.measure.isolation import WorkerOutcome
 from cnnbench.measure.phases import find_phases, phase_warning
+from cnnbench.measure.probes.clock import clock_warnings
 from cnnbench.measure.stats import noise_warnings, relative_half_width, summarize
 from cnnbench.results._json import JsonDict
 from cnnbench.results.effective import Effective
 from cnnbench.results.loadgen import LoadgenResult
-from cnnbench.results.meters import Counters, Energy, ProbeReading
+from cnnbench.results.meters import WINDOW_SCOPE, Counters, Energy, ProbeReading
 from cnnbench.results.profile import Profile
 from cnnbench.results.record import ResultRecord
 from cnnbench.results.rounds import RoundTiming, Timing
@@ -74,9 +75,19 @@ def _readings(
     timed window), then its launcher probes' (the whole worker: calls unknown)."""
     out: list[tuple[ProbeReading, int | None]] = []
     for outcome, r in zip(outcomes, results, strict=True):
-        out += [(p, r.window_calls) for p in r.probes]
-        out += [(p, None) for p in outcome.probe_readings]
+        out += [(_with_calls(p, r.window_calls), r.window_calls) for p in r.probes]
+        for p in outcome.probe_readings:
+            # A launcher limited to the timed window (perf's control fifo) saw its calls.
+            timed = p.values.get("scope") == WINDOW_SCOPE and r.window_calls
+            out.append((_with_calls(p, r.window_calls), r.window_calls) if timed else (p, None))
     return out
+
+
+def _with_calls(p: ProbeReading, calls: int | None) -> ProbeReading:
+    """A counters reading of the timed window, with the window's calls (per-inference counts)."""
+    if p.kind != "counters" or not calls or "inferences" in p.values:
+        return p
+    return replace(p, values={**p.values, "inferences": calls})
 
 
 def isa_warning(
@@ -183,6 +194,7 @@ def merge_outcomes(
     ):
         if extra:
             warnings.append(extra)
+    warnings += clock_warnings(readings)
     throughput_ips = spec.batch / (stats.median / 1e3)
     streams = [r.streams for r in results if r.streams is not None]
     if streams:
@@ -202,7 +214,7 @@ def merge_outcomes(
         throughput_ips=throughput_ips,
         samples_ms=tuple(samples_ms),
         cost=cost,
-        energy=Energy.from_readings(windows, flops),
+        energy=Energy.from_readings(windows, flops, spec.batch),
         counters=counters,
         agreement=first.agreement,
         timing=Timing(rounds, rel_half_width=rel, round_spread=spread),

@@ -46,6 +46,7 @@ class TimingResult:
     warmup: WarmupResult
     stop_reason: str  # "ci" | "budget" | "max_samples"
     rel_half_width: float
+    extra_calls: int = 0  # untimed repeats inside the window, to reach a probe's minimum
 
     @property
     def samples_ms(self) -> list[float]:
@@ -106,16 +107,26 @@ def time_calls(
     *,
     clock: Clock = time.perf_counter_ns,
     window: AbstractContextManager[object] | None = None,
+    min_window_s: float = 0.0,
 ) -> TimingResult:
     """Warm up, then take timed samples until the stopping rule or the budget ends.
 
     ``window`` (the probes' window) is entered after the warm-up, right before the first timed
-    call, and left right after the last one: probes see the timed calls and nothing else.
+    call, and left right after the last one: probes see the timed calls and nothing else. A
+    window shorter than ``min_window_s`` (a meter slower than the calls) is extended by
+    repeating the call inside it (``extra_calls``; the samples are the timed calls only).
     """
     warm = warm_up(call, budget.warmup_limit_s, clock=clock)
+    extra = 0
     with window if window is not None else contextlib.nullcontext():
+        start = clock() if min_window_s > 0 else 0
         samples, reason, rel = _timed_samples(call, budget, clock)
-    return TimingResult(tuple(samples), warm, reason, rel)
+        if min_window_s > 0:
+            end = start + int(min_window_s * 1e9)
+            while clock() < end:
+                call()
+                extra += 1
+    return TimingResult(tuple(samples), warm, reason, rel, extra)
 
 
 def _timed_samples(

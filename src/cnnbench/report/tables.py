@@ -8,6 +8,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from cnnbench.results.meters import NOT_REQUESTED_COUNTERS, NOT_REQUESTED_ENERGY
 from cnnbench.results.record import ResultRecord
 
 STATUS_STYLE = {"ok": "green", "unsupported": "yellow"}
@@ -59,8 +60,19 @@ def agreement_cell(rec: ResultRecord) -> str:
     return f"{verdict} {a.max_rel_err:.0e}"
 
 
+def energy_cell(rec: ResultRecord) -> str:
+    """Joules per inference (dynamic where idle was measured) and the source; ``none``."""
+    e = rec.energy
+    value = e.dynamic_j_per_inference or e.j_per_inference
+    if e.source == "none" or value is None:
+        return "none"
+    label = "dyn " if e.dynamic_j_per_inference else ""
+    return f"{label}{value * 1e3:.3g} mJ ({e.source})"
+
+
 def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Table:
     table = Table(title=escape(title) if title else None, header_style="bold")
+    energy = any(r.energy.reason != NOT_REQUESTED_ENERGY for r in records)
     for col, justify in (
         ("model", "left"),
         ("engine", "left"),
@@ -78,12 +90,13 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
         ("GFLOP/s", "right"),
         ("speedup", "right"),
         ("agreement", "left"),
+        *((("energy/inf", "right"),) if energy else ()),
         ("notes", "left"),
     ):
         wide = col in ("model", "notes")
         table.add_column(
             col,
-            justify=justify,  # type: ignore[arg-type]
+            justify=justify,
             no_wrap=True,
             overflow="ellipsis",
             min_width=None if wide else len(col),
@@ -119,6 +132,7 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
             _fmt(gflops_per_s(rec), 1),
             f"{speedup:.2f}x" if speedup is not None else "-",
             agreement_cell(rec),
+            *((escape(energy_cell(rec)),) if energy else ()),
             escape((notes or "")[:60]),
         )
     return table
@@ -174,3 +188,32 @@ def sweep_table(rec: ResultRecord) -> Table | None:
     for p in rec.throughput.sweep:
         table.add_row(str(p.batch), p.status, _fmt(p.median_ms), _fmt(p.images_per_s, 1))
     return table
+
+
+def meter_lines(records: Sequence[ResultRecord]) -> list[str]:
+    """One line per record and meter asked for: its figures with their source, or why none."""
+    lines = []
+    for rec in records:
+        who = f"{rec.spec.model.name} on {rec.spec.target.engine}"
+        e = rec.energy
+        if e.reason != NOT_REQUESTED_ENERGY:
+            if e.source == "none":
+                lines.append(f"{who}: energy unavailable: {e.reason}")
+            else:
+                parts = [
+                    f"{e.active_w:.3g} W active" if e.active_w else "",
+                    f"{e.idle_w:.3g} W idle" if e.idle_w else "",
+                    f"{e.images_per_j:.4g} images/J" if e.images_per_j else "",
+                    f"{e.gflop_per_j:.4g} GFLOP/J" if e.gflop_per_j else "",
+                ]
+                basis = f" ({e.basis} energy)" if e.basis else ""
+                figures = ", ".join(p for p in parts if p)
+                lines.append(f"{who}: energy [{e.source}]{basis}: {figures}")
+        c = rec.counters
+        if c.reason != NOT_REQUESTED_COUNTERS:
+            if c.source == "none":
+                lines.append(f"{who}: counters unavailable: {c.reason}")
+            else:
+                per = ", ".join(f"{k} {v:.4g}" for k, v in c.per_inference.items())
+                lines.append(f"{who}: counters [{c.source}] per inference: {per or '-'}")
+    return lines

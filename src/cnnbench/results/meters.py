@@ -20,6 +20,12 @@ NONE = "none"
 Value = float | int | str | bool | None
 NOT_REQUESTED_ENERGY = "no energy probe was requested for this run"
 NOT_REQUESTED_COUNTERS = "no counter probe was requested for this run"
+WINDOW_SCOPE = "timed window"  # a launcher reading's ``scope`` when it saw the timed calls only
+UNCOUNTED = (
+    "not supported",
+    "not counted",
+    "below noise",
+)  # a counter value the machine could not give
 
 
 @dataclass(frozen=True)
@@ -81,18 +87,27 @@ def _number(reading: ProbeReading, name: str) -> float | None:
 
 @dataclass(frozen=True)
 class Energy:
-    """Energy over the probe window; ``joules_per_inference`` subtracts idle power if known."""
+    """Energy over the probe windows, total and dynamic (idle power subtracted).
+
+    ``j_per_inference`` is the total energy of the window over its calls (one call = one
+    batch); ``dynamic_j_per_inference`` subtracts the idle baseline (idle W x window) when one
+    was measured. ``images_per_j`` and ``gflop_per_j`` use the dynamic energy where known, else
+    the total (``basis`` says which).
+    """
 
     source: str  # "rapl" | "nvml" | "estimated" | "none"
     reason: str | None = None
     probe: str | None = None
     energy_j: float | None = None
     window_s: float | None = None
-    inferences: int | None = None  # calls in the window (warm-up included)
+    inferences: int | None = None  # calls in the windows (no warm-up; repeats included)
     active_w: float | None = None
     idle_w: float | None = None
-    joules_per_inference: float | None = None
+    j_per_inference: float | None = None
+    dynamic_j_per_inference: float | None = None
+    images_per_j: float | None = None
     gflop_per_j: float | None = None
+    basis: str | None = None  # "dynamic" | "total": the energy the efficiencies divide by
 
     def __post_init__(self) -> None:
         if self.source == NONE and not self.reason:
@@ -104,16 +119,20 @@ class Energy:
 
     @classmethod
     def from_readings(
-        cls, readings: Sequence[tuple[ProbeReading, int | None]], flops_per_inference: float | None
+        cls,
+        readings: Sequence[tuple[ProbeReading, int | None]],
+        flops_per_inference: float | None,
+        images_per_inference: int = 1,
     ) -> Energy:
         """The section from energy readings, each with the inferences made in its window
         (``None`` when unknown, e.g. a launcher probe around the whole worker)."""
         energy = [(r, n) for r, n in readings if r.kind == "energy"]
         if not energy:
             return cls.none(NOT_REQUESTED_ENERGY)
-        total_j = total_s = 0.0
+        total_j = total_s = idle_j = 0.0
         calls: int | None = 0
-        idle_w: float | None = None
+        idle_known = True
+        notes: list[str] = []
         for r, n in energy:
             joules, window = _number(r, "energy_j"), r.window_s or _number(r, "window_s")
             if r.source == NONE:
@@ -124,22 +143,35 @@ class Energy:
                 return cls.none(f"{r.probe}: the meter did not advance over the window")
             total_j, total_s = total_j + joules, total_s + window
             calls = None if calls is None or n is None else calls + n
-            idle_w = _number(r, "idle_w") if idle_w is None else idle_w
-        net_j = total_j - idle_w * total_s if idle_w is not None else total_j
-        per = net_j / calls if calls and net_j > 0 else None
-        gflop_per_j = None
-        if per is not None and flops_per_inference:
-            gflop_per_j = flops_per_inference / per / 1e9
+            idle = _number(r, "idle_w")
+            if idle is None:
+                idle_known = False
+            else:
+                idle_j += idle * window
+            if r.reason:
+                notes.append(f"{r.probe}: {r.reason}")
+        per = total_j / calls if calls else None
+        dynamic = (total_j - idle_j) / calls if calls and idle_known else None
+        if dynamic is not None and dynamic <= 0:
+            notes.append("active power did not exceed idle power: no dynamic energy")
+            dynamic = None
+        basis_j = dynamic if dynamic is not None else per
         return cls(
             source=" + ".join(dict.fromkeys(r.source for r, _ in energy)),
+            reason="; ".join(dict.fromkeys(notes)) or None,
             probe=" + ".join(dict.fromkeys(r.probe for r, _ in energy)),
             energy_j=total_j,
             window_s=total_s,
             inferences=calls,
             active_w=total_j / total_s if total_s > 0 else None,
-            idle_w=idle_w,
-            joules_per_inference=per,
-            gflop_per_j=gflop_per_j,
+            idle_w=idle_j / total_s if idle_known and total_s > 0 else None,
+            j_per_inference=per,
+            dynamic_j_per_inference=dynamic,
+            images_per_j=images_per_inference / basis_j if basis_j else None,
+            gflop_per_j=(
+                flops_per_inference / basis_j / 1e9 if basis_j and flops_per_inference else None
+            ),
+            basis=None if basis_j is None else ("dynamic" if dynamic is not None else "total"),
         )
 
     def to_json(self) -> JsonDict:
@@ -153,8 +185,11 @@ class Energy:
                 "inferences": self.inferences,
                 "active_w": self.active_w,
                 "idle_w": self.idle_w,
-                "joules_per_inference": self.joules_per_inference,
+                "j_per_inference": self.j_per_inference,
+                "dynamic_j_per_inference": self.dynamic_j_per_inference,
+                "images_per_j": self.images_per_j,
                 "gflop_per_j": self.gflop_per_j,
+                "basis": self.basis,
             }
         )
 
@@ -171,20 +206,30 @@ class Energy:
             inferences=f.opt_integer("inferences", minimum=0),
             active_w=f.opt_number("active_w"),
             idle_w=f.opt_number("idle_w"),
-            joules_per_inference=f.opt_number("joules_per_inference"),
+            j_per_inference=f.opt_number("j_per_inference"),
+            dynamic_j_per_inference=f.opt_number("dynamic_j_per_inference"),
+            images_per_j=f.opt_number("images_per_j"),
             gflop_per_j=f.opt_number("gflop_per_j"),
+            basis=f.opt_string("basis"),
         )
 
 
 @dataclass(frozen=True)
 class Counters:
-    """Hardware or simulated counter totals over the probe window(s), by counter name."""
+    """Hardware or simulated counter totals over the probe window(s), by counter name.
+
+    ``per_inference`` divides each total by the calls its readings counted (a reading's
+    ``inferences`` value: the differential's call difference, or the timed window's calls);
+    it is empty when a reading did not say. ``unsupported`` names the events the machine lacks.
+    """
 
     source: str  # "perf" | "cachegrind (simulated)" | "none" | ...
     reason: str | None = None
     probe: str | None = None
     counts: Mapping[str, float] = field(default_factory=dict)
     window_s: float | None = None
+    per_inference: Mapping[str, float] = field(default_factory=dict)
+    unsupported: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.source == NONE and not self.reason:
@@ -202,18 +247,33 @@ class Counters:
             return cls.none(NOT_REQUESTED_COUNTERS)
         counts: dict[str, float] = {}
         window: float | None = 0.0
+        calls: float | None = 0.0
+        unsupported: dict[str, None] = {}
+        notes: list[str] = []
         for r in found:
             if r.source == NONE:
                 return cls.none(f"{r.probe}: {r.reason}")
             for name, value in r.values.items():
+                if name == "inferences":
+                    continue
                 if is_number(value):
                     counts[name] = counts.get(name, 0) + value
+                elif value in UNCOUNTED:
+                    unsupported[name] = None
+            n = r.values.get("inferences")
+            calls = calls + n if calls is not None and is_number(n) and n > 0 else None
             window = None if window is None or r.window_s is None else window + r.window_s
+            if r.reason:
+                notes.append(f"{r.probe}: {r.reason}")
+        per = {k: v / calls for k, v in counts.items()} if calls else {}
         return cls(
             source=" + ".join(dict.fromkeys(r.source for r in found)),
+            reason="; ".join(dict.fromkeys(notes)) or None,
             probe=" + ".join(dict.fromkeys(r.probe for r in found)),
             counts=counts,
             window_s=window,
+            per_inference=per,
+            unsupported=tuple(k for k in unsupported if k not in counts),
         )
 
     def to_json(self) -> JsonDict:
@@ -227,20 +287,29 @@ class Counters:
         )
         if self.source != NONE:
             out["counts"] = dict(self.counts)
+            if self.per_inference:
+                out["per_inference"] = dict(self.per_inference)
+            if self.unsupported:
+                out["unsupported"] = list(self.unsupported)
         return out
 
     @classmethod
     def from_json(cls, d: object, where: str = "counters") -> Counters:
         f = Fields(d, where)
         source = f.string("source")
-        counts = f.mapping("counts")
-        for name, value in counts.items():
-            if not is_number(value):
-                raise BadInput(f"{f.path('counts')}.{name} must be a number, got {value!r}")
+        parts = {}
+        for key in ("counts", "per_inference"):
+            found = f.mapping(key) if f.has(key) else {}
+            for name, value in found.items():
+                if not is_number(value):
+                    raise BadInput(f"{f.path(key)}.{name} must be a number, got {value!r}")
+            parts[key] = dict(found)
         return cls(
             source=source,
             reason=f.reason_for(source),
             probe=f.opt_string("probe"),
-            counts={k: v for k, v in counts.items()},
+            counts=parts["counts"],
             window_s=f.opt_number("window_s"),
+            per_inference=parts["per_inference"],
+            unsupported=f.strings("unsupported") if f.has("unsupported") else (),
         )

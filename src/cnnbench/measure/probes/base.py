@@ -34,6 +34,7 @@ __all__ = [
     "NullProbe",
     "Probe",
     "ProbeReading",
+    "SideProbe",
     "Value",
     "get_probe",
     "probe_names",
@@ -56,6 +57,18 @@ class Probe(ABC):
     def stop(self) -> ProbeReading:
         """Called right after the last timed call; the reading of the window."""
 
+    def bind(self, device: str) -> None:  # noqa: B027 (optional hook)
+        """The run's device (``cpu``, ``cuda:0``), before anything else; optional."""
+
+    def baseline(self, seconds: float | None = None) -> None:  # noqa: B027 (optional hook)
+        """Before the warm-up, the model loaded and idle: e.g. an energy meter's idle power."""
+
+    @property
+    def min_window_s(self) -> float:
+        """The shortest window this probe can measure; the workload is repeated inside the
+        window until it lasts that long (a meter slower than the timed calls)."""
+        return 0.0
+
 
 class LauncherProbe(ABC):
     """A probe that wraps the worker process: a command prefix, then a reading of its output."""
@@ -70,6 +83,10 @@ class LauncherProbe(ABC):
     @abstractmethod
     def collect(self, out_dir: Path, returncode: int | None) -> ProbeReading:
         """Read what the tool wrote once the worker has ended."""
+
+    def env(self, out_dir: Path) -> dict[str, str]:
+        """Variables for the worker (e.g. where perf's control fifo is); none by default."""
+        return {}
 
 
 class NullProbe(Probe):
@@ -91,18 +108,40 @@ class NullProbe(Probe):
         return ProbeReading(self.name, self.kind, "null", {}, None, window)
 
 
-_PROBES: dict[str, type[Probe] | type[LauncherProbe]] = {"null": NullProbe}
+class SideProbe(ABC):
+    """A probe measured by workers of its own beside the run (cachegrind's differential of two
+    iteration counts): ``measure(spec_json, timeout_s)`` runs in the parent after the run."""
+
+    name: ClassVar[str]
+    kind: ClassVar[str]
+
+    @abstractmethod
+    def measure(self, spec: dict[str, object], timeout_s: float) -> ProbeReading:
+        """The reading, from workers started here (isolated like every measurement)."""
 
 
-def register_probe(cls: type[Probe] | type[LauncherProbe]) -> type[Probe] | type[LauncherProbe]:
-    if cls.name in _PROBES and _PROBES[cls.name] is not cls:
+AnyProbe = type[Probe] | type[LauncherProbe] | type[SideProbe]
+_PROBES: dict[str, AnyProbe] = {"null": NullProbe}
+# The project's own probes, imported when first named (they import what measures them).
+_BUILTIN = {
+    "energy": "cnnbench.measure.probes.energy:AutoEnergyProbe",
+    "rapl": "cnnbench.measure.probes.energy:RaplProbe",
+    "nvml": "cnnbench.measure.probes.energy:NvmlProbe",
+    "clock": "cnnbench.measure.probes.clock:ClockProbe",
+    "perf": "cnnbench.measure.probes.perf:PerfProbe",
+    "cachegrind": "cnnbench.measure.probes.cachegrind:CachegrindProbe",
+}
+
+
+def register_probe(cls: AnyProbe) -> AnyProbe:
+    if (cls.name in _PROBES and _PROBES[cls.name] is not cls) or cls.name in _BUILTIN:
         raise ValueError(f"probe {cls.name!r} is registered twice")
     _PROBES[cls.name] = cls
     return cls
 
 
 def probe_names() -> list[str]:
-    return sorted(_PROBES)
+    return sorted({*_PROBES, *_BUILTIN})
 
 
 def check_probe_ref(ref: str) -> None:
@@ -119,7 +158,7 @@ def check_probe_ref(ref: str) -> None:
     get_probe(ref)
 
 
-def get_probe(ref: str) -> type[Probe] | type[LauncherProbe]:
+def get_probe(ref: str) -> AnyProbe:
     """A registered probe by name, or ``package.module:Class``; unknown names are BadInput."""
     if ":" in ref:
         module_name, _, attr = ref.partition(":")
@@ -127,15 +166,19 @@ def get_probe(ref: str) -> type[Probe] | type[LauncherProbe]:
             cls = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as exc:
             raise BadInput(f"probe {ref!r} cannot be loaded: {exc}") from None
-        if not (isinstance(cls, type) and issubclass(cls, Probe | LauncherProbe)):
+        if not (isinstance(cls, type) and issubclass(cls, Probe | LauncherProbe | SideProbe)):
             raise BadInput(f"probe {ref!r} is not a Probe or LauncherProbe class")
         return cls
-    cls = _PROBES.get(ref)
-    if cls is None:
-        close = difflib.get_close_matches(ref, list(_PROBES), n=3, cutoff=0.5)
+    if ref in _BUILTIN and ref not in _PROBES:
+        module_name, _, attr = _BUILTIN[ref].partition(":")
+        _PROBES[ref] = getattr(importlib.import_module(module_name), attr)
+    found = _PROBES.get(ref)
+    if found is None:
+        known = probe_names()
+        close = difflib.get_close_matches(ref, known, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise BadInput(f"unknown probe {ref!r}{hint} (known: {', '.join(sorted(_PROBES))})")
-    return cls
+        raise BadInput(f"unknown probe {ref!r}{hint} (known: {', '.join(known)})")
+    return found
 
 
 class ProbeWindow:
