@@ -1,0 +1,139 @@
+"""Time by layer type (seed 000 Fig. 2): stacked bars of per-call time beside the MAC shares.
+
+Built from each record's ``layers`` (:class:`~cnnbench.results.sections.LayerRecord`, the engine
+profiler's per-layer times in the one taxonomy; ``overhead`` is the unattributed rest of the
+end-to-end time when the profile recorded it). Time is measured by the engine's profiler; MAC
+shares come from the cost model, per layer.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from cnnbench.report.doc import Context, Section, Table
+from cnnbench.report.figures import GREY, colour, render, short, style
+from cnnbench.report.sections_speed import fmt, newest
+from cnnbench.results.record import ResultRecord
+from cnnbench.results.sections import OVERHEAD, LayerRecord
+
+# The order stacks are drawn in: compute first, then the cheap-in-FLOPs layers, overhead last.
+TYPE_ORDER = (
+    "conv",
+    "conv_1x1",
+    "conv_dw",
+    "conv_group",
+    "fc",
+    "batchnorm",
+    "activation",
+    "pool",
+    "add",
+    "concat",
+    "reshape",
+    "other",
+)
+MAX_TYPES = 11  # beyond: the smallest fused(...) types are summed as "fused (other)"
+
+
+def by_type(layers: Sequence[LayerRecord]) -> tuple[dict[str, float], dict[str, int]]:
+    """Time per call (ms) and MACs per layer type."""
+    time_ms: dict[str, float] = defaultdict(float)
+    macs: dict[str, int] = defaultdict(int)
+    for layer in layers:
+        if layer.time_ms is not None:
+            time_ms[layer.layer_type] += layer.time_ms
+        if layer.macs:
+            macs[layer.layer_type] += layer.macs
+    return dict(time_ms), dict(macs)
+
+
+def type_order(types: set[str]) -> list[str]:
+    known = [t for t in TYPE_ORDER if t in types]
+    fused = sorted(t for t in types if t not in TYPE_ORDER and t != OVERHEAD)
+    return known + fused + ([OVERHEAD] if OVERHEAD in types else [])
+
+
+def _cap_types(per_bar: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """At most MAX_TYPES types: the smallest fused types are merged."""
+    types = {t for d in per_bar.values() for t in d}
+    if len(types) <= MAX_TYPES:
+        return per_bar
+    total = defaultdict(float)
+    for d in per_bar.values():
+        for t, v in d.items():
+            total[t] += v
+    fused = sorted((t for t in types if t.startswith("fused(")), key=lambda t: total[t])
+    merge = set(fused[: len(types) - MAX_TYPES + 1])
+    out = {}
+    for bar, d in per_bar.items():
+        nd: dict[str, float] = defaultdict(float)
+        for t, v in d.items():
+            nd["fused (other)" if t in merge else t] += v
+        out[bar] = dict(nd)
+    return out
+
+
+def layers_section(records: Sequence[ResultRecord], ctx: Context) -> Section | None:
+    runs = [r for r in records if r.layers]
+    if not runs:
+        return None
+    chosen = newest(runs)
+    times: dict[str, dict[str, float]] = {}
+    macs_share: dict[str, dict[str, float]] = {}
+    rows = []
+    for (g, s), rec in chosen.items():
+        t_ms, macs = by_type(rec.layers)
+        label = f"{g} \u00b7 {s}"
+        times[label] = t_ms
+        total_t = sum(t_ms.values())
+        total_m = sum(macs.values())
+        if total_m and g not in macs_share:
+            macs_share[g] = {k: 100.0 * v / total_m for k, v in macs.items()}
+        for t in type_order(set(t_ms) | set(macs)):
+            rows.append(
+                (g, s, t, fmt(t_ms.get(t)), f"{100 * t_ms.get(t, 0) / total_t:.1f}" if total_t else "-",
+                 f"{100 * macs.get(t, 0) / total_m:.1f}" if total_m else "-")
+            )
+    times = _cap_types(times)
+    shares = _cap_types(macs_share) if macs_share else {}
+    types = type_order({t for d in [*times.values(), *shares.values()] for t in d})
+    with style() as plt:
+        ncols = 2 if shares else 1
+        width = 1.1 * len(times) + 1.1 * len(shares) + 4
+        fig, axes = plt.subplots(1, ncols, figsize=(max(7.0, width), 4.4), squeeze=False,
+                                 gridspec_kw={"width_ratios": [max(len(times), 1), max(len(shares), 1)][:ncols]})
+        for ax, data, ylabel, title in (
+            (axes[0][0], times, "time per call (ms)", "Time by layer type"),
+            *(((axes[0][1], shares, "share of MACs (%)", "MACs by layer type"),) if shares else ()),
+        ):
+            bars = list(data)
+            bottom = [0.0] * len(bars)
+            for i, t in enumerate(types):
+                heights = [data[b].get(t, 0.0) for b in bars]
+                if not any(heights):
+                    continue
+                c, hatch = (GREY, "//") if t == OVERHEAD else colour(i)
+                ax.bar(range(len(bars)), heights, 0.7, bottom=bottom, color=c, hatch=hatch,
+                       edgecolor="#333333", linewidth=0.3, label=t)
+                bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+            ax.set_xticks(range(len(bars)))
+            ax.set_xticklabels([short(b, 32) for b in bars], rotation=25, ha="right")
+            ax.set_ylabel(ylabel)
+            ax.set_title(title)
+        handles: dict[str, object] = {}
+        for ax in axes.flat:
+            for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+                handles.setdefault(lab, h)
+        ordered = [t for t in types if t in handles]
+        fig.legend([handles[t] for t in ordered], ordered, frameon=False, loc="center left",
+                   bbox_to_anchor=(1.0, 0.55))
+        fig.tight_layout()
+        figure = render(fig, id="layer-types", title="Time and MACs by layer type", source="measured",
+                        caption="time: engine profiler, median per call over profiled calls; MACs: "
+                        "cost model (no error bars: one profile per run)", png=ctx.png)
+    table = Table("layer-types-table", "Time and MACs by layer type",
+                  ("model", "target", "layer type", "time ms", "% of time", "% of MACs"), tuple(rows))
+    return Section("layers", "Time by layer type",
+                   "Where a call's time goes, by layer type, next to where the MACs are: layers "
+                   "cheap in MACs can be expensive in time (seed 000, Fig. 2).",
+                   figures=(figure,), tables=(table,))
