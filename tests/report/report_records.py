@@ -55,9 +55,7 @@ def throughput_record(model: str, engine: str, per_image_ms: float, seed: int = 
     points = []
     for b in (1, 2, 4):
         st = summarize(samples(per_image_ms * b * (1.2 if b < 4 else 1.0), seed + b))
-        points.append(
-            SweepPoint(b, "ok", st.median, st.ci95, b * 1e3 / st.median, st.n)
-        )
+        points.append(SweepPoint(b, "ok", st.median, st.ci95, b * 1e3 / st.median, st.n))
     points.append(SweepPoint(8, "oom", error="out of memory"))
     best = points[2]
     xs = samples(per_image_ms * 4, seed + 4)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from report_records import latency_record, samples, throughput_record
 
 from cnnbench.cli.main import main
 from cnnbench.report.compare import (
@@ -21,7 +22,6 @@ from cnnbench.report.compare import (
 )
 from cnnbench.report.labels import config_key, config_label
 from cnnbench.store.sqlite import Store
-from report_records import latency_record, samples, throughput_record
 
 
 def test_speedup_and_its_ci_on_seeded_samples() -> None:
@@ -107,8 +107,9 @@ def test_regressions_only_on_one_machine_and_beyond_five_percent() -> None:
     def key(r: object) -> str:
         return config_key(r, machine=False)  # type: ignore[arg-type]
 
-    c = compare_records(a, b, key, lambda r: r.spec.model.name, a_label="a", b_label="b",
-                        regressions=True)
+    c = compare_records(
+        a, b, key, lambda r: r.spec.model.name, a_label="a", b_label="b", regressions=True
+    )
     verdicts = {p.label: (p.speedup.verdict, p.regression) for p in c.pairs}
     assert verdicts["slow"] == (SLOWER, True)
     assert verdicts["bit"] == (SLOWER, False)
@@ -134,8 +135,10 @@ def test_cli_compare_engines_in_one_store(
             latency_record("m<b>&2", "openvino", 2.0, seed=4),
         ],
     )
-    assert main(["results", "compare", "torch", "engine=openvino", "--json", "-",
-                 "--db", str(db)]) == 0
+    assert (
+        main(["results", "compare", "torch", "engine=openvino", "--json", "-", "--db", str(db)])
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)  # stdout holds only JSON
     verdicts = {p["configuration"]: p["verdict"] for p in out["pairs"]}
     assert verdicts == {"m1 3x32x32 t1": FASTER, "m<b>&2 3x32x32 t1": SAME}
@@ -157,8 +160,9 @@ def test_cli_compare_two_stores_flags_a_regression(
 
     with open(after, "w") as fh:
         write_jsonl([rec], fh)
-    code = main(["results", "compare", str(before), str(after), "--json", "cmp.json",
-                 "--html", "cmp.html"])
+    code = main(
+        ["results", "compare", str(before), str(after), "--json", "cmp.json", "--html", "cmp.html"]
+    )
     assert code == 0
     out = json.loads(Path("cmp.json").read_text())
     assert out["regressions_checked"] and out["regressions"] == ["m1 3x32x32 torch t1"]

@@ -68,9 +68,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from cnnbench.report.sections_compare import comparison_section
 
         both = list({r.id: r for r in (*a.records, *b.records)}.values())
-        report = build_report(
-            both, extra=[comparison_section(comparison)], store_sections=False
-        )
+        report = build_report(both, extra=[comparison_section(comparison)], store_sections=False)
         write_report(report, Path(args.html), None)
         err.print(f"report: {Path(args.html).resolve()}", markup=False)
     return 0

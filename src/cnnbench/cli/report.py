@@ -18,7 +18,10 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="one self-contained HTML page of the store's results (figures, tables, warnings)",
     )
     p.add_argument(
-        "--html", type=text_arg, default=DEFAULT_HTML, metavar="FILE",
+        "--html",
+        type=text_arg,
+        default=DEFAULT_HTML,
+        metavar="FILE",
         help=f"the page to write (default {DEFAULT_HTML})",
     )
     p.add_argument("--study", type=text_arg, metavar="NAME", help="report one study's results")
@@ -43,7 +46,7 @@ def check_paths(args: argparse.Namespace) -> tuple[Path, Path | None]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from cnnbench.report.build import require_plotting, report_from_store, write_report
+    from cnnbench.report.build import report_from_store, require_plotting, write_report
     from cnnbench.report.doc import study_report
 
     html, figures = check_paths(args)

@@ -33,9 +33,7 @@ def require_plotting() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise BadInput(
-            "the report needs matplotlib: pip install 'cnnbench[report]'"
-        ) from None
+        raise BadInput("the report needs matplotlib: pip install 'cnnbench[report]'") from None
 
 
 def build_report(
@@ -77,9 +75,7 @@ def build_report(
     return Report(title, subtitle, tuple(sections), now_iso(), time.perf_counter() - started)
 
 
-def report_from_store(
-    db: str | Path, *, study: str | None = None, png: bool = False
-) -> Report:
+def report_from_store(db: str | Path, *, study: str | None = None, png: bool = False) -> Report:
     """Every record of the store at ``db`` (with raw samples, for the comparisons)."""
     from cnnbench.store.sqlite import Store
 

@@ -14,8 +14,9 @@ STYLE = {FASTER: "green", SLOWER: "red"}
 def comparison_table(c: Comparison) -> Table:
     table = Table(title=escape(f"{c.b_label} against {c.a_label}"), header_style="bold")
     for col in COMPARISON_COLUMNS:
-        table.add_column(col, justify="right" if col in ("speedup of B", "CI95") else "left",
-                         overflow="fold")
+        table.add_column(
+            col, justify="right" if col in ("speedup of B", "CI95") else "left", overflow="fold"
+        )
     verdicts = [p.speedup.verdict for p in c.pairs]
     g = c.geomean
     if g is not None:

@@ -36,7 +36,9 @@ class Table:
     def __post_init__(self) -> None:
         for row in self.rows:
             if len(row) != len(self.columns):
-                raise ValueError(f"table {self.id}: a row has {len(row)} cells, not {len(self.columns)}")
+                raise ValueError(
+                    f"table {self.id}: a row has {len(row)} cells, not {len(self.columns)}"
+                )
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def colour(i: int) -> tuple[str, str]:
     return PALETTE[i % len(PALETTE)], HATCHES[(i // len(PALETTE)) % len(HATCHES)]
 
 
-STYLE = {
+STYLE: dict[str, Any] = {
     "font.size": 9,
     "axes.titlesize": 10,
     "axes.labelsize": 9,
@@ -67,14 +67,21 @@ STYLE = {
 
 @contextmanager
 def style() -> Iterator[Any]:
-    """Matplotlib (Agg) with the report's style; yields ``matplotlib.pyplot``."""
+    """The report's style; yields an object whose ``subplots`` makes a figure. Figures are
+    made without pyplot: no global backend is switched, nothing stays open."""
     import matplotlib
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]
+        yield _Figures()
 
-    with plt.rc_context(STYLE):
-        yield plt
+
+class _Figures:
+    @staticmethod
+    def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], **kw: Any) -> Any:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=figsize)
+        return fig, fig.subplots(nrows, ncols, **kw)
 
 
 _SVG_SALT = itertools.count()
@@ -85,7 +92,6 @@ def render(
 ) -> FigureItem:
     """Stamp the source and caption into ``fig``, render it and close it."""
     import matplotlib
-    import matplotlib.pyplot as plt
 
     # Above everything (titles included), where no legend or axis label can be.
     fig.text(
@@ -109,7 +115,6 @@ def render(
         pbuf = io.BytesIO()
         fig.savefig(pbuf, format="png", bbox_inches="tight")
         data = pbuf.getvalue()
-    plt.close(fig)
     return FigureItem(id=id, title=title, caption=caption, source=source, svg=svg, png=data)
 
 
@@ -150,17 +155,32 @@ def grouped_bars(
             hs.append(value)
             lo.append(value - low if low is not None else 0.0)
             hi.append(high - value if high is not None else 0.0)
-        ax.bar(xs, hs, width * 0.95, color=c, hatch=hatch, edgecolor="#333333", linewidth=0.4,
-               label=short(name, 40))
-        ax.errorbar(xs, hs, yerr=[lo, hi], fmt="none", ecolor="#000000", elinewidth=0.8,
-                    capsize=2)
+        ax.bar(
+            xs,
+            hs,
+            width * 0.95,
+            color=c,
+            hatch=hatch,
+            edgecolor="#333333",
+            linewidth=0.4,
+            label=short(name, 40),
+        )
+        ax.errorbar(xs, hs, yerr=[lo, hi], fmt="none", ecolor="#000000", elinewidth=0.8, capsize=2)
     ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels([short(g) for g in groups], rotation=20 if len(groups) > 4 else 0,
-                       ha="right" if len(groups) > 4 else "center")
+    ax.set_xticklabels(
+        [short(g) for g in groups],
+        rotation=20 if len(groups) > 4 else 0,
+        ha="right" if len(groups) > 4 else "center",
+    )
     ax.set_ylabel(ylabel)
     if log if log is not None else wants_log(all_values):
         log_axis(ax, "y")
-    ax.legend(frameon=False, ncols=min(n, 4), loc="upper left", bbox_to_anchor=(0, -0.12 if len(groups) <= 4 else -0.22))
+    ax.legend(
+        frameon=False,
+        ncols=min(n, 4),
+        loc="upper left",
+        bbox_to_anchor=(0, -0.12 if len(groups) <= 4 else -0.22),
+    )
 
 
 def _plain(value: float, _pos: object = None) -> str:

@@ -124,9 +124,7 @@ def record_row(rec: ResultRecord, *, samples: bool = False) -> dict[str, Any]:
         "flops": rec.cost.flops,
         "params": rec.cost.params,
         "cost_complete": rec.cost.complete,
-        "gflops_per_s": flops * rec.throughput_ips / 1e9
-        if flops and rec.throughput_ips
-        else None,
+        "gflops_per_s": flops * rec.throughput_ips / 1e9 if flops and rec.throughput_ips else None,
         "energy_source": rec.energy.source,
         "energy_j_per_inference": energy.get("joules_per_inference"),
         "gflop_per_j": energy.get("gflop_per_j"),

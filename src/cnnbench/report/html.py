@@ -62,7 +62,6 @@ def _table(t: Table) -> str:
     return f'<div class="tw">{table}{note}</div>'
 
 
-
 def _figure(f: FigureItem) -> str:
     return (
         f'<figure id="{escape(f.id)}" data-figure="{escape(f.id)}" '

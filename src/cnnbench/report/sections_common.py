@@ -33,7 +33,7 @@ def warning_kind(text: str) -> str:
 
 def warning_rows(records: Sequence[ResultRecord]) -> list[tuple[str, ...]]:
     """One row per warning, failed run and failed sweep point."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for rec in records:
         who = (rec.id[:12], workload_label(rec.spec), target_label(rec.spec), rec.spec.mode)
         if rec.status != "ok":
@@ -43,9 +43,15 @@ def warning_rows(records: Sequence[ResultRecord]) -> list[tuple[str, ...]]:
         if rec.throughput is not None:
             for p in rec.throughput.sweep:
                 if p.status != "ok":
-                    text = f"batch {p.batch}: {p.status}" + (f": {p.error[:200]}" if p.error else "")
+                    text = f"batch {p.batch}: {p.status}" + (
+                        f": {p.error[:200]}" if p.error else ""
+                    )
                     rows.append((*who, "failed point", text))
-        if rec.roofline is not None and rec.roofline.warning and rec.roofline.warning not in rec.warnings:
+        if (
+            rec.roofline is not None
+            and rec.roofline.warning
+            and rec.roofline.warning not in rec.warnings
+        ):
             rows.append((*who, "above peak", rec.roofline.warning[:300]))
     return rows
 
@@ -62,8 +68,12 @@ def warnings_section(records: Sequence[ResultRecord], ctx: Context) -> Section:
         if rows
         else f"No warnings or failures over {len(records)} run(s)."
     )
-    table = Table("warnings-table", "Warnings, failed runs and failed points",
-                  ("run", "model", "target", "mode", "kind", "message"), tuple(rows))
+    table = Table(
+        "warnings-table",
+        "Warnings, failed runs and failed points",
+        ("run", "model", "target", "mode", "kind", "message"),
+        tuple(rows),
+    )
     return Section("warnings", "Warnings", intro, tables=(table,), notes=notes)
 
 
@@ -74,7 +84,9 @@ def _gib(value: Any) -> str:
 def _caches(caches: Any) -> str:
     if not isinstance(caches, list | dict):
         return "-"
-    items = caches if isinstance(caches, list) else [{"level": k, "size": v} for k, v in caches.items()]
+    items = (
+        caches if isinstance(caches, list) else [{"level": k, "size": v} for k, v in caches.items()]
+    )
     parts = []
     for c in items:
         if isinstance(c, dict):
@@ -90,18 +102,39 @@ def fingerprint_rows(m: dict[str, Any]) -> list[tuple[str, str]]:
         ("hostname", str(m.get("hostname", "-"))),
         ("CPU", str(m.get("cpu_model", "-"))),
         ("architecture", str(m.get("arch", "-"))),
-        ("cores (logical / physical)", f"{m.get('logical_cores', '-')} / {m.get('physical_cores', '-')}"),
+        (
+            "cores (logical / physical)",
+            f"{m.get('logical_cores', '-')} / {m.get('physical_cores', '-')}",
+        ),
         ("ISA", " ".join(isa) if isinstance(isa, list) else str(isa or "-")),
         ("caches", _caches(m.get("caches"))),
         ("memory", _gib(m.get("memory_bytes"))),
         ("OS", str(m.get("os", "-"))),
         ("kernel", str(m.get("kernel", "-"))),
         ("hypervisor", str(m.get("hypervisor") or "none")),
-        ("GPUs", ", ".join(str(g.get("name", g)) if isinstance(g, dict) else str(g) for g in gpus) or "none"),
+        (
+            "GPUs",
+            ", ".join(str(g.get("name", g)) if isinstance(g, dict) else str(g) for g in gpus)
+            or "none",
+        ),
         ("python", str(m.get("python", "-"))),
     ]
-    known = {"id", "hostname", "cpu_model", "arch", "logical_cores", "physical_cores", "isa",
-             "caches", "memory_bytes", "os", "kernel", "hypervisor", "gpus", "python"}
+    known = {
+        "id",
+        "hostname",
+        "cpu_model",
+        "arch",
+        "logical_cores",
+        "physical_cores",
+        "isa",
+        "caches",
+        "memory_bytes",
+        "os",
+        "kernel",
+        "hypervisor",
+        "gpus",
+        "python",
+    }
     rows += [(k, str(v)[:200]) for k, v in sorted(m.items()) if k not in known]
     return rows
 
@@ -115,19 +148,44 @@ def machines_section(records: Sequence[ResultRecord], ctx: Context) -> Section:
             software.setdefault(pkg, set()).add(version)
     tables = []
     for i, (mid, m) in enumerate(machines.items(), 1):
-        tables.append(Table(f"machine-{i}", f"Machine {i}: {m.get('cpu_model', mid)}", ("field", "value"),
-                            tuple(fingerprint_rows(m))))
+        tables.append(
+            Table(
+                f"machine-{i}",
+                f"Machine {i}: {m.get('cpu_model', mid)}",
+                ("field", "value"),
+                tuple(fingerprint_rows(m)),
+            )
+        )
         peaks = ctx.peaks.get(mid) or []
         if peaks:
             rows = tuple(
-                (str(p.get("kind")), str(p.get("precision")), f"{p.get('value', 0):.1f} {p.get('unit', '')}",
-                 str(p.get("threads", "-")), str(p.get("method", "-")),
-                 "estimated" if p.get("kind") == "theoretical" else "measured")
+                (
+                    str(p.get("kind")),
+                    str(p.get("precision")),
+                    f"{p.get('value', 0):.1f} {p.get('unit', '')}",
+                    str(p.get("threads", "-")),
+                    str(p.get("method", "-")),
+                    "estimated" if p.get("kind") == "theoretical" else "measured",
+                )
                 for p in peaks
             )
-            tables.append(Table(f"machine-{i}-peaks", f"Machine {i}: peaks", ("kind", "precision", "value",
-                                "threads", "method", "source"), rows))
+            tables.append(
+                Table(
+                    f"machine-{i}-peaks",
+                    f"Machine {i}: peaks",
+                    ("kind", "precision", "value", "threads", "method", "source"),
+                    rows,
+                )
+            )
     if software:
-        tables.append(Table("software", "Software", ("package", "version(s)"),
-                            tuple((k, ", ".join(sorted(v))) for k, v in sorted(software.items()))))
-    return Section("machines", "Machines", f"{len(machines)} machine(s) measured.", tables=tuple(tables))
+        tables.append(
+            Table(
+                "software",
+                "Software",
+                ("package", "version(s)"),
+                tuple((k, ", ".join(sorted(v))) for k, v in sorted(software.items())),
+            )
+        )
+    return Section(
+        "machines", "Machines", f"{len(machines)} machine(s) measured.", tables=tuple(tables)
+    )

@@ -58,7 +58,7 @@ def _cap_types(per_bar: dict[str, dict[str, float]]) -> dict[str, dict[str, floa
     types = {t for d in per_bar.values() for t in d}
     if len(types) <= MAX_TYPES:
         return per_bar
-    total = defaultdict(float)
+    total: dict[str, float] = defaultdict(float)
     for d in per_bar.values():
         for t, v in d.items():
             total[t] += v
@@ -91,17 +91,28 @@ def layers_section(records: Sequence[ResultRecord], ctx: Context) -> Section | N
             macs_share[g] = {k: 100.0 * v / total_m for k, v in macs.items()}
         for t in type_order(set(t_ms) | set(macs)):
             rows.append(
-                (g, s, t, fmt(t_ms.get(t)), f"{100 * t_ms.get(t, 0) / total_t:.1f}" if total_t else "-",
-                 f"{100 * macs.get(t, 0) / total_m:.1f}" if total_m else "-")
+                (
+                    g,
+                    s,
+                    t,
+                    fmt(t_ms.get(t)),
+                    f"{100 * t_ms.get(t, 0) / total_t:.1f}" if total_t else "-",
+                    f"{100 * macs.get(t, 0) / total_m:.1f}" if total_m else "-",
+                )
             )
     times = _cap_types(times)
     shares = _cap_types(macs_share) if macs_share else {}
     types = type_order({t for d in [*times.values(), *shares.values()] for t in d})
-    with style() as plt:
+    with style() as figs:
         ncols = 2 if shares else 1
         width = 1.1 * len(times) + 1.1 * len(shares) + 4
-        fig, axes = plt.subplots(1, ncols, figsize=(max(7.0, width), 4.4), squeeze=False,
-                                 gridspec_kw={"width_ratios": [max(len(times), 1), max(len(shares), 1)][:ncols]})
+        fig, axes = figs.subplots(
+            1,
+            ncols,
+            figsize=(max(7.0, width), 4.4),
+            squeeze=False,
+            gridspec_kw={"width_ratios": [max(len(times), 1), max(len(shares), 1)][:ncols]},
+        )
         for ax, data, ylabel, title in (
             (axes[0][0], times, "time per call (ms)", "Time by layer type"),
             *(((axes[0][1], shares, "share of MACs (%)", "MACs by layer type"),) if shares else ()),
@@ -113,8 +124,17 @@ def layers_section(records: Sequence[ResultRecord], ctx: Context) -> Section | N
                 if not any(heights):
                     continue
                 c, hatch = (GREY, "//") if t == OVERHEAD else colour(i)
-                ax.bar(range(len(bars)), heights, 0.7, bottom=bottom, color=c, hatch=hatch,
-                       edgecolor="#333333", linewidth=0.3, label=t)
+                ax.bar(
+                    range(len(bars)),
+                    heights,
+                    0.7,
+                    bottom=bottom,
+                    color=c,
+                    hatch=hatch,
+                    edgecolor="#333333",
+                    linewidth=0.3,
+                    label=t,
+                )
                 bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
             ax.set_xticks(range(len(bars)))
             ax.set_xticklabels([short(b, 32) for b in bars], rotation=25, ha="right")
@@ -125,15 +145,34 @@ def layers_section(records: Sequence[ResultRecord], ctx: Context) -> Section | N
             for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
                 handles.setdefault(lab, h)
         ordered = [t for t in types if t in handles]
-        fig.legend([handles[t] for t in ordered], ordered, frameon=False, loc="center left",
-                   bbox_to_anchor=(1.0, 0.55))
+        fig.legend(
+            [handles[t] for t in ordered],
+            ordered,
+            frameon=False,
+            loc="center left",
+            bbox_to_anchor=(1.0, 0.55),
+        )
         fig.tight_layout()
-        figure = render(fig, id="layer-types", title="Time and MACs by layer type", source="measured",
-                        caption="time: engine profiler, median per call over profiled calls; MACs: "
-                        "cost model (no error bars: one profile per run)", png=ctx.png)
-    table = Table("layer-types-table", "Time and MACs by layer type",
-                  ("model", "target", "layer type", "time ms", "% of time", "% of MACs"), tuple(rows))
-    return Section("layers", "Time by layer type",
-                   "Where a call's time goes, by layer type, next to where the MACs are: layers "
-                   "cheap in MACs can be expensive in time (seed 000, Fig. 2).",
-                   figures=(figure,), tables=(table,))
+        figure = render(
+            fig,
+            id="layer-types",
+            title="Time and MACs by layer type",
+            source="measured",
+            caption="time: engine profiler, median per call over profiled calls; MACs: "
+            "cost model (no error bars: one profile per run)",
+            png=ctx.png,
+        )
+    table = Table(
+        "layer-types-table",
+        "Time and MACs by layer type",
+        ("model", "target", "layer type", "time ms", "% of time", "% of MACs"),
+        tuple(rows),
+    )
+    return Section(
+        "layers",
+        "Time by layer type",
+        "Where a call's time goes, by layer type, next to where the MACs are: layers "
+        "cheap in MACs can be expensive in time (seed 000, Fig. 2).",
+        figures=(figure,),
+        tables=(table,),
+    )

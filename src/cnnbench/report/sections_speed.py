@@ -42,7 +42,9 @@ def series_label(rec: ResultRecord, machines: int) -> str:
     return label
 
 
-def newest(records: Sequence[ResultRecord], key: object = None) -> dict[tuple[str, str], ResultRecord]:
+def newest(
+    records: Sequence[ResultRecord], key: object = None
+) -> dict[tuple[str, str], ResultRecord]:
     """The newest record per (workload, series)."""
     machines = len({r.machine.get("id") for r in records})
     out: dict[tuple[str, str], ResultRecord] = {}
@@ -62,8 +64,14 @@ def overview_section(records: Sequence[ResultRecord], ctx: Context) -> Section:
     for rec in records:
         counts[(rec.spec.model.name, target_label(rec.spec), rec.spec.mode)][rec.status] += 1
     rows = tuple(
-        (model, target, mode, str(sum(c.values())), str(c["ok"]),
-         ", ".join(f"{k} {v}" for k, v in sorted(c.items()) if k != "ok") or "-")
+        (
+            model,
+            target,
+            mode,
+            str(sum(c.values())),
+            str(c["ok"]),
+            ", ".join(f"{k} {v}" for k, v in sorted(c.items()) if k != "ok") or "-",
+        )
         for (model, target, mode), c in sorted(counts.items())
     )
     status = Counter(r.status for r in records)
@@ -97,38 +105,75 @@ def latency_section(records: Sequence[ResultRecord], ctx: Context) -> Section | 
             if g in part and rec.latency_ms:
                 lat = rec.latency_ms
                 values[(g, s)] = (lat.median, lat.ci95[0], lat.ci95[1])
-        with style() as plt:
-            fig, ax = plt.subplots(figsize=(max(8.5, 0.9 * len(part) * max(1, len(series)) ** 0.5 + 3), 4.2))
+        with style() as figs:
+            fig, ax = figs.subplots(
+                figsize=(max(8.5, 0.9 * len(part) * max(1, len(series)) ** 0.5 + 3), 4.2)
+            )
             grouped_bars(ax, part, series, values, ylabel="latency per call (ms, lower is better)")
             ax.set_title("Latency by model and target")
             suffix = f"-{start // GROUPS_PER_FIGURE + 1}" if len(groups) > GROUPS_PER_FIGURE else ""
             figures.append(
-                render(fig, id=f"latency-bars{suffix}", title="Latency by model and target",
-                       source="measured", caption=CI_CAPTION, png=ctx.png)
+                render(
+                    fig,
+                    id=f"latency-bars{suffix}",
+                    title="Latency by model and target",
+                    source="measured",
+                    caption=CI_CAPTION,
+                    png=ctx.png,
+                )
             )
     rows = []
     base: dict[str, float] = {}
     for (g, s), rec in chosen.items():
-        lat = rec.latency_ms
-        assert lat is not None
-        ref = base.setdefault(g, lat.median)
+        st = rec.latency_ms
+        assert st is not None
+        ref = base.setdefault(g, st.median)
         rows.append(
-            (g, s, str(rec.spec.batch), fmt(lat.median), f"{fmt(lat.ci95[0])} - {fmt(lat.ci95[1])}",
-             fmt(lat.mean), fmt(lat.p99), str(lat.n), fmt(gflops_per_s(rec), 1),
-             f"{ref / lat.median:.2f}x", str(len(rec.warnings)), rec.id[:12])
+            (
+                g,
+                s,
+                str(rec.spec.batch),
+                fmt(st.median),
+                f"{fmt(st.ci95[0])} - {fmt(st.ci95[1])}",
+                fmt(st.mean),
+                fmt(st.p99),
+                str(st.n),
+                fmt(gflops_per_s(rec), 1),
+                f"{ref / st.median:.2f}x",
+                str(len(rec.warnings)),
+                rec.id[:12],
+            )
         )
     table = Table(
         "latency-table",
         "Latency (newest run per model and target)",
-        ("model", "target", "batch", "median ms", "CI95 ms", "mean ms", "p99 ms", "n",
-         "GFLOP/s", "speed vs first target", "warnings", "run"),
+        (
+            "model",
+            "target",
+            "batch",
+            "median ms",
+            "CI95 ms",
+            "mean ms",
+            "p99 ms",
+            "n",
+            "GFLOP/s",
+            "speed vs first target",
+            "warnings",
+            "run",
+        ),
         tuple(rows),
         note="Speed: the first target's median over this target's (above 1: faster).",
     )
     repeats = len(runs) - len(chosen)
     notes = (f"{repeats} older repeat(s) not shown (the newest run of each is)",) if repeats else ()
-    return Section("latency", "Latency", "Single synchronous calls, engine only (measured).",
-                   figures=tuple(figures), tables=(table,), notes=notes)
+    return Section(
+        "latency",
+        "Latency",
+        "Single synchronous calls, engine only (measured).",
+        figures=tuple(figures),
+        tables=(table,),
+        notes=notes,
+    )
 
 
 def _ips_ci(batch: int, ci95_ms: tuple[float, float] | None) -> tuple[float | None, float | None]:
@@ -151,42 +196,75 @@ def throughput_section(records: Sequence[ResultRecord], ctx: Context) -> Section
             lo, hi = _ips_ci(point.batch, point.ci95_ms)
             best[key] = (rec.throughput_ips, lo, hi)
     figures = []
-    with style() as plt:
-        fig, ax = plt.subplots(figsize=(max(8.5, 1.2 * len(groups) + 3), 4.2))
-        grouped_bars(ax, groups, series, best, ylabel="images/s at the best batch (higher is better)")
+    with style() as figs:
+        fig, ax = figs.subplots(figsize=(max(8.5, 1.2 * len(groups) + 3), 4.2))
+        grouped_bars(
+            ax, groups, series, best, ylabel="images/s at the best batch (higher is better)"
+        )
         ax.set_title("Maximum throughput by model and target")
-        figures.append(render(fig, id="throughput-bars", title="Maximum throughput by model and target",
-                              source="measured",
-                              caption="bars: images/s at the best batch; error bars: CI95 from the "
-                              "median's CI95 at that batch", png=ctx.png))
+        figures.append(
+            render(
+                fig,
+                id="throughput-bars",
+                title="Maximum throughput by model and target",
+                source="measured",
+                caption="bars: images/s at the best batch; error bars: CI95 from the "
+                "median's CI95 at that batch",
+                png=ctx.png,
+            )
+        )
     cols = min(3, len(groups))
     nrows = -(-len(groups) // cols)
-    with style() as plt:
+    with style() as figs:
         width = {1: 8.0, 2: 5.0}.get(cols, 4.2)
-        fig, axes = plt.subplots(nrows, cols, figsize=(width * cols, 3.6 * nrows), squeeze=False)
+        fig, axes = figs.subplots(nrows, cols, figsize=(width * cols, 3.6 * nrows), squeeze=False)
         for ax, g in zip(axes.flat, groups, strict=False):
             batches: list[int] = []
             all_ips: list[float] = []
             for j, s in enumerate(series):
-                rec = chosen.get((g, s))
-                if rec is None or rec.throughput is None:
+                found = chosen.get((g, s))
+                sweep = found.throughput.sweep if found and found.throughput else None
+                if sweep is None:
                     continue
                 c, _ = colour(j)
-                ok = [p for p in rec.throughput.sweep if p.images_per_s]
-                bad = [p for p in rec.throughput.sweep if p.status != "ok"]
+                ok = [p for p in sweep if p.images_per_s]
+                bad = [p for p in sweep if p.status != "ok"]
                 xs = [p.batch for p in ok]
                 ys = [p.images_per_s or 0.0 for p in ok]
                 cis = [_ips_ci(p.batch, p.ci95_ms) for p in ok]
-                err = [[y - (lo if lo is not None else y) for y, (lo, _) in zip(ys, cis, strict=True)],
-                       [(hi if hi is not None else y) - y for y, (_, hi) in zip(ys, cis, strict=True)]]
-                ax.errorbar(xs, ys, yerr=err, color=c, marker="o", markersize=3, capsize=2,
-                            linewidth=1.2, label=s)
+                err = [
+                    [y - (lo if lo is not None else y) for y, (lo, _) in zip(ys, cis, strict=True)],
+                    [(hi if hi is not None else y) - y for y, (_, hi) in zip(ys, cis, strict=True)],
+                ]
+                ax.errorbar(
+                    xs,
+                    ys,
+                    yerr=err,
+                    color=c,
+                    marker="o",
+                    markersize=3,
+                    capsize=2,
+                    linewidth=1.2,
+                    label=s,
+                )
                 for p in bad:
-                    ax.plot([p.batch], [min(ys) if ys else 1.0], marker="x", color=c, markersize=7,
-                            linestyle="none")
-                    ax.annotate(p.status, (p.batch, min(ys) if ys else 1.0), fontsize=7, color=c,
-                                xytext=(3, 3), textcoords="offset points")
-                batches += [p.batch for p in rec.throughput.sweep]
+                    ax.plot(
+                        [p.batch],
+                        [min(ys) if ys else 1.0],
+                        marker="x",
+                        color=c,
+                        markersize=7,
+                        linestyle="none",
+                    )
+                    ax.annotate(
+                        p.status,
+                        (p.batch, min(ys) if ys else 1.0),
+                        fontsize=7,
+                        color=c,
+                        xytext=(3, 3),
+                        textcoords="offset points",
+                    )
+                batches += [p.batch for p in sweep]
                 all_ips += ys
             if batches:
                 log2_batches(ax, batches)
@@ -195,28 +273,71 @@ def throughput_section(records: Sequence[ResultRecord], ctx: Context) -> Section
             ax.set_title(g)
             ax.set_xlabel("batch (images per call)")
             ax.set_ylabel("images/s")
-        for ax in list(axes.flat)[len(groups):]:
+        for ax in list(axes.flat)[len(groups) :]:
             ax.set_visible(False)
         handles, labels = axes.flat[0].get_legend_handles_labels()
-        fig.legend(handles, labels, frameon=False, loc="upper center", ncols=min(4, len(series)),
-                   bbox_to_anchor=(0.5, 0.0))
+        fig.legend(
+            handles,
+            labels,
+            frameon=False,
+            loc="upper center",
+            ncols=min(4, len(series)),
+            bbox_to_anchor=(0.5, 0.0),
+        )
         fig.suptitle("Throughput against batch")
         fig.tight_layout()
-        figures.append(render(fig, id="throughput-vs-batch", title="Throughput against batch",
-                              source="measured",
-                              caption="points: batch / median call time; error bars: CI95 of the "
-                              "median; x: a batch that failed", png=ctx.png))
+        figures.append(
+            render(
+                fig,
+                id="throughput-vs-batch",
+                title="Throughput against batch",
+                source="measured",
+                caption="points: batch / median call time; error bars: CI95 of the "
+                "median; x: a batch that failed",
+                png=ctx.png,
+            )
+        )
     rows = []
     for (g, s), rec in chosen.items():
         tp = rec.throughput
         assert tp is not None
         lo, hi = best.get((g, s), (None, None, None))[1:]
         failed = [f"b{p.batch} {p.status}" for p in tp.sweep if p.status != "ok"]
-        rows.append((g, s, str(tp.best_batch or "-"), fmt(rec.throughput_ips, 1),
-                     f"{fmt(lo, 1)} - {fmt(hi, 1)}", str(len(tp.sweep)), ", ".join(failed) or "-",
-                     tp.stop, rec.status, rec.id[:12]))
-    table = Table("throughput-table", "Throughput (newest sweep per model and target)",
-                  ("model", "target", "best batch", "images/s", "CI95 images/s", "points",
-                   "failed points", "stop", "status", "run"), tuple(rows))
-    return Section("throughput", "Throughput", "Batch sweeps, images/s = batch / median call "
-                   "time (measured).", figures=tuple(figures), tables=(table,))
+        rows.append(
+            (
+                g,
+                s,
+                str(tp.best_batch or "-"),
+                fmt(rec.throughput_ips, 1),
+                f"{fmt(lo, 1)} - {fmt(hi, 1)}",
+                str(len(tp.sweep)),
+                ", ".join(failed) or "-",
+                tp.stop,
+                rec.status,
+                rec.id[:12],
+            )
+        )
+    table = Table(
+        "throughput-table",
+        "Throughput (newest sweep per model and target)",
+        (
+            "model",
+            "target",
+            "best batch",
+            "images/s",
+            "CI95 images/s",
+            "points",
+            "failed points",
+            "stop",
+            "status",
+            "run",
+        ),
+        tuple(rows),
+    )
+    return Section(
+        "throughput",
+        "Throughput",
+        "Batch sweeps, images/s = batch / median call time (measured).",
+        figures=tuple(figures),
+        tables=(table,),
+    )

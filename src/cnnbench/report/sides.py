@@ -19,8 +19,18 @@ from cnnbench.report.compare import Comparison, compare_records
 from cnnbench.report.labels import config_key, config_label
 from cnnbench.results.record import ResultRecord
 
-FILTER_FIELDS = ("model", "engine", "device", "precision", "threads", "streams", "isa", "batch",
-                 "mode", "cores")
+FILTER_FIELDS = (
+    "model",
+    "engine",
+    "device",
+    "precision",
+    "threads",
+    "streams",
+    "isa",
+    "batch",
+    "mode",
+    "cores",
+)
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -46,7 +56,9 @@ def parse_filter(text: str) -> dict[str, str]:
             raise BadInput(f"compare: {text[:60]!r}: a filter is key=value[,key=value]")
         key, value = (x.strip() for x in part.split("=", 1))
         if key not in FILTER_FIELDS:
-            raise BadInput(f"compare: unknown field {key[:30]!r} (known: {', '.join(FILTER_FIELDS)})")
+            raise BadInput(
+                f"compare: unknown field {key[:30]!r} (known: {', '.join(FILTER_FIELDS)})"
+            )
         out[key] = value
     return out
 
@@ -98,20 +110,40 @@ def compare_sides(a: Side, b: Side, *, seed: int = 0) -> Comparison:
         ra, rb = a.records[0], b.records[0]
         for side, rec in ((a, ra), (b, rb)):
             if rec.status != "ok" or not rec.samples_ms:
-                raise BadInput(f"compare: run {side.label[:40]} has no samples (status {rec.status})")
-        return compare_records([ra], [rb], lambda r: 0, lambda r: config_label(r),
-                               a_label=a.label, b_label=b.label, seed=seed)
+                raise BadInput(
+                    f"compare: run {side.label[:40]} has no samples (status {rec.status})"
+                )
+        return compare_records(
+            [ra],
+            [rb],
+            lambda r: 0,
+            lambda r: config_label(r),
+            a_label=a.label,
+            b_label=b.label,
+            seed=seed,
+        )
     if a.kind == "file" and b.kind == "file":
         same = {r.machine.get("id") for r in a.records} & {r.machine.get("id") for r in b.records}
         return compare_records(
             # one configuration on two machines pairs too (two machines' exports)
-            a.records, b.records, lambda r: config_key(r, machine=False), lambda r: config_label(r),
-            a_label=a.label, b_label=b.label, regressions=bool(same), seed=seed,
+            a.records,
+            b.records,
+            lambda r: config_key(r, machine=False),
+            lambda r: config_label(r),
+            a_label=a.label,
+            b_label=b.label,
+            regressions=bool(same),
+            seed=seed,
         )
     drop = set(a.fields | b.fields)
     if "engine" in drop:
         drop.add("options")
     return compare_records(
-        a.records, b.records, lambda r: config_key(r, drop), lambda r: config_label(r, drop),
-        a_label=a.label, b_label=b.label, seed=seed,
+        a.records,
+        b.records,
+        lambda r: config_key(r, drop),
+        lambda r: config_label(r, drop),
+        a_label=a.label,
+        b_label=b.label,
+        seed=seed,
     )
