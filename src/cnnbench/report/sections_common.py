@@ -81,16 +81,26 @@ def _gib(value: Any) -> str:
     return f"{value / 2**30:.1f} GiB" if isinstance(value, int | float) else "-"
 
 
+def _size(n: Any) -> str:
+    if not isinstance(n, int | float):
+        return "?"
+    return f"{n / 2**20:g} MiB" if n >= 2**20 else f"{n / 2**10:g} KiB"
+
+
 def _caches(caches: Any) -> str:
-    if not isinstance(caches, list | dict):
+    """``L1d 48 KiB; L1i 32 KiB; L2 1 MiB; L3 32 MiB (shared 0-1)``."""
+    if not isinstance(caches, list):
         return "-"
-    items = (
-        caches if isinstance(caches, list) else [{"level": k, "size": v} for k, v in caches.items()]
-    )
     parts = []
-    for c in items:
-        if isinstance(c, dict):
-            parts.append(" ".join(str(c.get(k)) for k in ("level", "type", "size") if c.get(k)))
+    for c in caches:
+        if not isinstance(c, dict):
+            continue
+        kind = {"data": "d", "instruction": "i"}.get(str(c.get("type")), "")
+        text = f"L{c.get('level', '?')}{kind} {_size(c.get('size_bytes'))}"
+        shared = c.get("shared_cpu_list")
+        if isinstance(shared, str) and any(ch in shared for ch in ",-"):
+            text += f" (shared by CPUs {shared})"
+        parts.append(text)
     return "; ".join(parts) or "-"
 
 

@@ -123,7 +123,12 @@ def layers_section(records: Sequence[ResultRecord], ctx: Context) -> Section | N
                 heights = [data[b].get(t, 0.0) for b in bars]
                 if not any(heights):
                     continue
-                c, hatch = (GREY, "//") if t == OVERHEAD else colour(i)
+                # a taxonomy type keeps its colour in every figure
+                c, hatch = (
+                    (GREY, "//")
+                    if t == OVERHEAD
+                    else colour(TYPE_ORDER.index(t) if t in TYPE_ORDER else len(TYPE_ORDER) + i)
+                )
                 ax.bar(
                     range(len(bars)),
                     heights,
