@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -128,6 +129,24 @@ def short(text: str, limit: int = 28) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
+def tick_label(text: str, width: int = 20, lines: int = 3) -> str:
+    """A long label broken into lines before ``?``, ``&``, ``/`` or a space (at most
+    ``lines`` lines of about ``width`` characters), the rest elided."""
+    if len(text) <= width:
+        return text
+    out, line = [], ""
+    for piece in re.split(r"(?=[?&/ ])", text):
+        if line and len(line) + len(piece) > width:
+            out.append(line)
+            line = piece.lstrip(" ")
+        else:
+            line += piece
+    out.append(line)
+    if len(out) > lines:
+        out = [*out[: lines - 1], short(" ".join(out[lines - 1 :]), width)]
+    return "\n".join(short(x, width + 8) for x in out)
+
+
 def grouped_bars(
     ax: Axes,
     groups: Sequence[str],
@@ -167,20 +186,17 @@ def grouped_bars(
         )
         ax.errorbar(xs, hs, yerr=[lo, hi], fmt="none", ecolor="#000000", elinewidth=0.8, capsize=2)
     ax.set_xticks(range(len(groups)))
+    tilt = len(groups) > 6
     ax.set_xticklabels(
-        [short(g) for g in groups],
-        rotation=20 if len(groups) > 4 else 0,
-        ha="right" if len(groups) > 4 else "center",
+        [tick_label(g) for g in groups],
+        rotation=20 if tilt else 0,
+        ha="right" if tilt else "center",
+        fontsize=8,
     )
     ax.set_ylabel(ylabel)
     if log if log is not None else wants_log(all_values):
         log_axis(ax, "y")
-    ax.legend(
-        frameon=False,
-        ncols=min(n, 4),
-        loc="upper left",
-        bbox_to_anchor=(0, -0.12 if len(groups) <= 4 else -0.22),
-    )
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # clear of labels
 
 
 def _plain(value: float, _pos: object = None) -> str:
@@ -206,7 +222,28 @@ def log_axis(ax: Axes, which: str = "y") -> None:
 
 # Ratio ticks by how wide the axis is: decades and halves, then thirds, then 5 % steps.
 RATIO_TIERS = (
-    (4.0, (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)),
+    (
+        4.0,
+        (
+            0.001,
+            0.01,
+            0.02,
+            0.05,
+            0.1,
+            0.2,
+            0.5,
+            1.0,
+            2.0,
+            5.0,
+            10.0,
+            20.0,
+            50.0,
+            100.0,
+            200.0,
+            500.0,
+            1000.0,
+        ),
+    ),
     (1.4, (0.25, 0.33, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0)),
     (0.0, (0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25)),
 )
@@ -222,12 +259,14 @@ def log2_batches(ax: Axes, batches: Sequence[int]) -> None:
 
 
 def ratio_axis(ax: Axes, lows: Sequence[float], highs: Sequence[float]) -> None:
-    """A log x axis for ratios, symmetric around 1."""
-    span = max([abs(math.log(v)) for v in [*lows, *highs] if v > 0] + [math.log(1.1)])
-    lo, hi = math.exp(-span * 1.15), math.exp(span * 1.15)
+    """A log x axis for ratios that always shows 1 and at least 0.9 to 1.1."""
+    values = [v for v in [*lows, *highs] if v > 0] or [1.0]
+    lo = min(min(values), 1 / 1.1) / 1.25
+    hi = max(max(values), 1.1) * 1.25
     ax.set_xscale("log")
     ax.set_xlim(lo, hi)
-    tier = next(ticks for above, ticks in RATIO_TIERS if hi >= above)
+    spread = hi / lo
+    tier = next(ticks for above, ticks in RATIO_TIERS if spread >= above**2)
     ticks = [t for t in tier if lo <= t <= hi]
     ax.set_xticks(ticks)
     ax.set_xticklabels([f"{t:g}" for t in ticks])

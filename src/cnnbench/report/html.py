@@ -13,6 +13,7 @@ from html import escape
 from cnnbench.report.doc import FigureItem, Report, Section, Table
 
 FOLD_ROWS = 20
+WRAP_CHARS = 24
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 CSS = """
@@ -33,7 +34,7 @@ figcaption{font-size:.88em;color:#333;margin-top:.4em}
 table{border-collapse:collapse;font-size:.82em;min-width:40%}
 caption{text-align:left;font-weight:600;padding:.3em 0}
 th,td{border-bottom:1px solid #e4e4e4;padding:3px 8px;text-align:left;vertical-align:top;
- max-width:520px;overflow-wrap:anywhere}
+ white-space:nowrap}td.w{white-space:normal;max-width:520px;min-width:160px;overflow-wrap:anywhere}
 th{background:#f0f0f5;position:sticky;top:0}tr:nth-child(even) td{background:#fbfbfd}
 .note{font-size:.85em;color:#555}.notes{font-size:.85em;color:#8a4b00}
 summary{cursor:pointer;font-weight:600;font-size:.9em;padding:.3em 0}
@@ -41,11 +42,18 @@ summary{cursor:pointer;font-weight:600;font-size:.9em;padding:.3em 0}
 """
 
 
+def _cell(text: str) -> str:
+    """A cell; short ones never wrap (numbers, ids), long ones (messages, paths) may."""
+    return (
+        f'<td class="w">{escape(text)}</td>'
+        if len(text) > WRAP_CHARS
+        else f"<td>{escape(text)}</td>"
+    )
+
+
 def _table(t: Table) -> str:
     head = "".join(f"<th>{escape(c)}</th>" for c in t.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in t.rows
-    )
+    body = "".join("<tr>" + "".join(_cell(cell) for cell in row) + "</tr>" for row in t.rows)
     if not t.rows:
         body = f'<tr><td colspan="{len(t.columns)}" class="empty">none</td></tr>'
     note = f'<p class="note">{escape(t.note)}</p>' if t.note else ""

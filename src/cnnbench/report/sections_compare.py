@@ -138,13 +138,14 @@ def comparison_section(c: Comparison, *, png: bool = False, id: str = "compare")
 
 
 def engines_section(records: Sequence[ResultRecord], ctx: Context) -> Section | None:
-    """Every target against a baseline (torch when measured, else the most measured target),
-    over the configurations both measured on one machine."""
+    """Every target against a baseline (the most measured torch target, else the most measured
+    target), over the configurations both measured on one machine."""
     ok = [r for r in records if r.status == "ok" and r.samples_ms]
     targets = Counter(target_label(r.spec) for r in ok)
     if len(targets) < 2:
         return None
-    base = "torch" if "torch" in targets else targets.most_common(1)[0][0]
+    torch_targets = [t for t, _ in targets.most_common() if t.split()[0] == "torch"]
+    base = torch_targets[0] if torch_targets else targets.most_common(1)[0][0]
     drop = IDENTITY_TARGET_FIELDS
 
     def key(r: ResultRecord) -> str:
