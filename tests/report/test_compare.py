@@ -153,6 +153,7 @@ def test_cli_compare_engines_in_one_store(
 def test_cli_compare_two_stores_flags_a_regression(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    pytest.importorskip("matplotlib")  # --html
     before = _store(tmp_path / "before.db", [latency_record("m1", "torch", 10.0, seed=1)])
     after = tmp_path / "after.jsonl"
     rec = latency_record("m1", "torch", 12.0, seed=2)
