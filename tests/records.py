@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,9 @@ import numpy as np
 from cnnbench.measure.records import Environment
 from cnnbench.measure.stats import summarize
 from cnnbench.results.effective import Effective
+from cnnbench.results.profile import Profile
 from cnnbench.results.record import ResultRecord
-from cnnbench.results.sections import Cost
+from cnnbench.results.sections import Cost, LayerRecord
 from cnnbench.spec import Budget, ModelRef, RunSpec, Target
 from cnnbench.system.fingerprint import collect, software_versions
 
@@ -67,6 +69,31 @@ def make_record(
         effective=Effective(precision="fp32", threads=1, details={"mode": "eager"}),
         cost=Cost("test", per="image", macs=1000, flops=2000, params=10),
     )
+
+
+def make_profile_record(seed: int = 0) -> ResultRecord:
+    """An ok record of mode profile: three layers (one fused, one without a FLOPs count)."""
+    base = make_record(seed=seed)
+    spec = RunSpec(
+        ModelRef("tinynet"), (3, 32, 32), 1, Target("openvino", threads=1), mode="profile"
+    )
+    layers = (
+        LayerRecord(
+            "conv1", "fused(conv+activation)", ("/c/Conv", "/r/Relu"), 0.5, 5, "jit", 10, 20, 99
+        ),
+        LayerRecord("pool", "pool", ("/p/MaxPool",), 0.1, 5, "ref", None, 4, 12),
+        LayerRecord("reorder", "reshape", (), 0.05, 5),
+    )
+    profile = Profile(
+        profiler="openvino PERF_COUNT (per executed node)",
+        calls=5,
+        end_to_end_ms=base.latency_ms.median if base.latency_ms else 1.0,
+        layers_ms=0.65,
+        profiled_end_to_end_ms=1.2,
+        batchnorm="folded",
+        notes=("a note",),
+    )
+    return replace(base, spec=spec, layers=layers, profile=profile)
 
 
 def store_snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:

@@ -22,6 +22,7 @@ PACKAGE = Path(cnnbench.__file__).parent
 # Rooms that a room must never import (the rooms downstream of it).
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "spec": ("models", "graph", "engines", "measure", "results", "store", "execute", "cli"),
+    "scenario": ("models", "graph", "engines", "measure", "results", "store", "execute", "cli"),
     "errors": ("models", "graph", "engines", "measure", "results", "store", "execute", "cli"),
     "_fs": ("models", "graph", "engines", "measure", "results", "store", "execute", "cli"),
     "system": ("engines", "measure", "results", "store", "execute", "studies", "report", "cli"),

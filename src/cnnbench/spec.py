@@ -12,11 +12,15 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnbench.errors import BadInput
 
-MODES = ("latency", "throughput")
+if TYPE_CHECKING:
+    from cnnbench.scenario import LoadgenSettings
+
+# profile: latency, then the per-layer profile; loadgen: an MLPerf LoadGen scenario (scenario.py)
+MODES = ("latency", "throughput", "profile", "loadgen")
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 
 
@@ -102,6 +106,7 @@ MAX_SAMPLES = IntRange(1, 10_000_000)  # timed calls at most
 TARGET_REL_CI = FloatRange(0, 1, hi_open=True)  # CI95 half-width relative to the median
 TIMEOUT_S = FloatRange(0, 7 * 86_400)  # seconds a configuration's worker may take (one week)
 ROUNDS = IntRange(1, 1000)  # interleaved rounds per comparison
+PROFILE_CALLS = IntRange(1, 1000)  # calls made under an engine's profiler (mode profile)
 LIST_LIMIT = IntRange(1, 1_000_000)  # rows a listing shows
 
 NAME_MAX_CHARS = 4096  # an engine, device, ISA, probe or option name or value
@@ -219,6 +224,7 @@ class Budget:
     max_samples: int = 200_000
     target_rel_ci: float = 0.01
     warmup_max_s: float | None = None
+    profile_calls: int = 10  # mode profile: calls under the engine's profiler after timing
 
     def __post_init__(self) -> None:
         BUDGET_S.check(self.seconds, "the budget in seconds")
@@ -229,6 +235,7 @@ class Budget:
         TARGET_REL_CI.check(self.target_rel_ci, "the target confidence half-width")
         if self.warmup_max_s is not None:
             WARMUP_S.check(self.warmup_max_s, "the longest warm-up in seconds")
+        PROFILE_CALLS.check(self.profile_calls, "the number of profiled calls")
 
     @property
     def warmup_limit_s(self) -> float:
@@ -247,6 +254,7 @@ class RunSpec:
     mode: str = "latency"
     budget: Budget = field(default_factory=Budget)
     probes: tuple[str, ...] = ()  # probe names or module:Class refs (measure.probes)
+    loadgen: LoadgenSettings | None = None  # mode loadgen only: the scenario and its settings
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, ModelRef):
@@ -267,6 +275,10 @@ class RunSpec:
             _name(probe, "a probe name")
         if self.mode not in MODES:
             raise BadInput(f"unknown mode {_show(self.mode)}; choose one of {', '.join(MODES)}")
+        if (self.mode == "loadgen") != (self.loadgen is not None):
+            raise BadInput("mode loadgen goes with a LoadGen scenario, and only it")
+        if self.loadgen is not None and self.loadgen.scenario == "SingleStream" and self.batch > 1:
+            raise BadInput("a SingleStream query is one sample: batch must be 1")
 
     @property
     def full_input_shape(self) -> tuple[int, ...]:
@@ -297,12 +309,14 @@ class RunSpec:
             d["probes"] = list(self.probes)
         if t.isa_strict:  # only when set: hashes of specs made before the flag still hold
             d["isa_strict"] = True
+        if self.loadgen is not None:  # only when set, likewise
+            d["loadgen"] = self.loadgen.identity()
         return d
 
     def comparison_key(self) -> tuple[object, ...]:
         """Specs with equal keys differ only in their target: one comparison (interleaved
         when measured, a speedup against the first when shown)."""
-        return (self.model, self.input_shape, self.batch, self.mode, self.probes)
+        return (self.model, self.input_shape, self.batch, self.mode, self.probes, self.loadgen)
 
     def spec_hash(self) -> str:
         """A stable content hash of the identity: sorted-key JSON, SHA-256, 20 hex digits."""
@@ -319,6 +333,10 @@ class RunSpec:
             "target_rel_ci": b.target_rel_ci,
             "warmup_max_s": b.warmup_max_s,
         }
+        if b.profile_calls != Budget.profile_calls:  # only when set: older records stay equal
+            d["budget"]["profile_calls"] = b.profile_calls
+        if self.loadgen is not None:  # with the run's length, which the identity leaves out
+            d["loadgen"] = self.loadgen.to_dict()
         return d
 
     @classmethod
@@ -353,6 +371,11 @@ class RunSpec:
                 options=tuple(sorted(options.items())),
                 isa_strict=d.get("isa_strict", False),
             )
+            loadgen = None
+            if d.get("loadgen") is not None:
+                from cnnbench.scenario import LoadgenSettings
+
+                loadgen = LoadgenSettings.from_dict(d["loadgen"])
             return cls(
                 model=ModelRef(d["model"]),
                 input_shape=tuple(shape),
@@ -361,6 +384,7 @@ class RunSpec:
                 mode=d.get("mode", "latency"),
                 budget=Budget(**budget) if budget else Budget(),
                 probes=tuple(probes),
+                loadgen=loadgen,
             )
         except KeyError as exc:
             raise BadInput(f"a run spec needs {exc.args[0]!r}") from None

@@ -69,7 +69,9 @@ def test_tinynet_every_node_once_per_call_and_no_file_left(
     session = _prepare(inst)
     inputs = _inputs(session)
     folder = _isolated_tmp(monkeypatch, tmp_path)
-    runs = session.profile(inputs, 3)
+    wrapped: list[object] = []
+    runs = session.profile(inputs, 3, around=lambda call: wrapped.append(call()))
+    assert len(wrapped) == 3  # the reported calls went through the wrapper, not the warm-up
     assert list(folder.iterdir()) == []  # profile JSON and its folder deleted
     assert len(runs) == 3
     assert all(isinstance(layer, EngineLayer) for run in runs for layer in run)

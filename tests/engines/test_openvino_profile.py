@@ -73,8 +73,9 @@ def test_tinynet_every_executed_node_once_per_call(
     tiny: tuple[ModelInstance, OpenVinoSession, Any],
 ) -> None:
     instance, session, inputs = tiny
-    calls = session.profile(inputs, CALLS)
-    assert len(calls) == CALLS
+    wrapped: list[object] = []
+    calls = session.profile(inputs, CALLS, around=lambda call: wrapped.append(call()))
+    assert len(calls) == CALLS and len(wrapped) == CALLS  # each reported call, wrapped
     names = [layer.name for layer in calls[0]]
     assert names and len(names) == len(set(names))  # none counted twice
     for call in calls:

@@ -62,12 +62,18 @@ def test_describe_options() -> None:
 @pytest.mark.parametrize(
     ("engine", "names"),
     [
-        ("torch", ["bf16", "channels_last", "compile", "compile_mode"]),
+        ("torch", ["bf16", "channels_last", "compile", "compile_mode", "fold_bn"]),
         (
             "onnxruntime",
-            ["allow_spinning", "execution_mode", "graph_optimization", "inter_op_threads"],
+            [
+                "allow_spinning",
+                "execution_mode",
+                "fold_bn",
+                "graph_optimization",
+                "inter_op_threads",
+            ],
         ),
-        ("openvino", ["hyper_threading", "performance_hint", "pinning"]),
+        ("openvino", ["fold_bn", "hyper_threading", "performance_hint", "pinning"]),
     ],
 )
 def test_every_engine_declares_its_options(engine: str, names: list[str]) -> None:
@@ -76,3 +82,16 @@ def test_every_engine_declares_its_options(engine: str, names: list[str]) -> Non
     assert all(o.doc for o in cls.options)
     defaults = parse_options(engine, cls.options, ())  # the defaults parse
     assert set(defaults.values) == set(names)
+
+
+def test_which_export_each_engine_runs_follows_fold_bn() -> None:
+    from cnnbench.spec import Target
+
+    torch_cls = get_engine("torch", require_installed=False)
+    ort = get_engine("onnxruntime", require_installed=False)
+    assert torch_cls.folds_batchnorm(Target("torch")) is False  # eager keeps BatchNorm
+    assert torch_cls.folds_batchnorm(Target("torch", options=(("fold_bn", "1"),))) is True
+    assert ort.folds_batchnorm(Target("onnxruntime")) is True  # the exporter folds it
+    assert ort.folds_batchnorm(Target("onnxruntime", options=(("fold_bn", "no"),))) is False
+    with pytest.raises(Unsupported):
+        ort.folds_batchnorm(Target("onnxruntime", options=(("fold_bn", "maybe"),)))

@@ -46,8 +46,9 @@ def test_tinynet_every_leaf_once_per_call() -> None:
     module = create_model("tinynet")
     session, x = _session(module)
     calls = 3
-    profiled = session.profile(x, calls)
-    assert len(profiled) == calls
+    wrapped: list[object] = []
+    profiled = session.profile(x, calls, around=lambda call: wrapped.append(call()))
+    assert len(profiled) == calls and len(wrapped) == calls
     leaves = {
         path: type(m).__name__ for path, m in module.named_modules() if not list(m.children())
     }

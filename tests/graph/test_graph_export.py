@@ -145,3 +145,25 @@ def test_one_file_per_model_weights_shape_and_opset(cache: Path) -> None:
     other, digest = cached_export(module, "tinynet", (1, 3, 32, 32), opset=17)
     assert other != seeded and digest != source.weights_digest
     assert len(list((cache / "onnx").glob("*.onnx"))) == 2
+
+
+def test_unfolded_export_keeps_every_batchnorm_and_costs_it() -> None:
+    import onnx
+
+    from cnnbench.graph.cost import model_cost
+    from cnnbench.graph.export import onnx_path
+
+    folded = onnx_path("resnet18", (1, 3, 64, 64))
+    kept = onnx_path("resnet18", (1, 3, 64, 64), fold_bn=False)
+    assert folded != kept and "_bn_" in kept.name  # a cache key of its own
+    ops = [n.op_type for n in onnx.load(str(kept)).graph.node]
+    assert ops.count("BatchNormalization") == 20  # one per conv in resnet18
+    assert "BatchNormalization" not in [n.op_type for n in onnx.load(str(folded)).graph.node]
+    a = model_cost("resnet18", (3, 64, 64))
+    b = model_cost("resnet18", (3, 64, 64), fold_bn=False)
+    assert a.macs == b.macs  # folding moves no multiply-accumulate
+    bns = [x for x in b.layers if x.layer_type == "batchnorm"]
+    assert len(bns) == 20
+    for bn in bns:  # scale and shift: 2 FLOPs per output element
+        assert bn.flops == 2 * bn.output_bytes // 4
+    assert b.flops == a.flops + sum(x.flops for x in bns)

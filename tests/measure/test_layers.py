@@ -7,7 +7,8 @@ import pytest
 from cnnbench.engines.base import EngineLayer
 from cnnbench.graph.cost import model_cost
 from cnnbench.graph.taxonomy import layer_type_of
-from cnnbench.measure.layers import by_type, module_path, normalise
+from cnnbench.measure.layers import module_path, normalise
+from cnnbench.results.profile import OVERHEAD, type_shares
 
 
 def test_module_path_from_the_exporter_scope_name() -> None:
@@ -39,8 +40,16 @@ def test_median_over_calls_types_and_costs_of_source_layers() -> None:
     assert second.layer_type == convs[1].layer_type and second.macs == convs[1].macs
     assert third.layer_type == layer_type_of("Reorder") and third.macs is None  # no cost
 
-    totals = by_type([first, second, third])
-    assert sum(t for t, _ in totals.values()) == pytest.approx(0.020 + 0.021 + 0.002)
+    shares = type_shares([first, second, third], end_to_end_ms=0.050)
+    layers_ms = 0.020 + 0.021 + 0.002
+    assert sum(t.time_ms for t in shares if t.layer_type != OVERHEAD) == pytest.approx(layers_ms)
+    assert shares[-1].layer_type == OVERHEAD
+    assert shares[-1].time_ms == pytest.approx(0.050 - layers_ms)
+    assert sum(t.time_share or 0 for t in shares) == pytest.approx(1.0)
+    counted = [t for t in shares if t.flops is not None]
+    assert sum(t.flops_share or 0 for t in counted) == pytest.approx(1.0)
+    reorder = next(t for t in shares if t.layer_type == third.layer_type)
+    assert reorder.uncounted == 1 and reorder.flops is None and reorder.flops_share is None
 
 
 def test_torch_module_paths_find_their_exported_nodes() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Iterator
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from cnnbench.errors import BadInput
 from cnnbench.report.build import build_report, report_from_store, write_report
 from cnnbench.report.doc import STUDY_REPORTS, Section, register_study_report
 from cnnbench.report.html import render_html
+from cnnbench.results.profile import Profile
 
 EVIL_DIR = "<script>&"  # with the file name below, the path reads <script>&/alert(1)</script>
 EVIL_FILE = "alert(1)</script>.onnx"
@@ -185,6 +187,7 @@ def test_layer_types_throughput_and_failed_points_from_constructed_records(tmp_p
     assert rows[("torch t1", "conv")][5] == "90.0"
     assert ("torch t1", "overhead") in rows and ("openvino t1", "overhead") not in rows
     assert ("torch t1", "fused(conv+activation)") in rows
+    assert rows[("torch t1", "overhead")][5] == "-"  # overhead has no FLOPs
     warnings_section = next(s for s in report.sections if s.id == "warnings")
     failed = [r for r in warnings_section.tables[0].rows if r[4] == "failed point"]
     assert len(failed) == 2 and all("batch 8: oom" in r[5] for r in failed)
@@ -202,6 +205,23 @@ def test_layer_types_throughput_and_failed_points_from_constructed_records(tmp_p
     assert set(page.tables) >= {"layer-types-table", "throughput-table", "warnings-table"}
     written = write_report(report, tmp_path / "x.html", tmp_path / "figs")
     assert len(written) == 1 + 2 * 5
+
+
+def test_profile_records_take_their_overhead_from_the_unprofiled_time() -> None:
+    layers = LAYERS[:4]  # 3.75 ms of layers
+    rec = replace(
+        latency_record("m", "torch", 5.0, seed=1, layers=layers),
+        profile=Profile("torch.profiler", calls=5, end_to_end_ms=5.0, layers_ms=3.75),
+    )
+    short = replace(
+        latency_record("m", "openvino", 3.0, seed=2, layers=layers),
+        profile=Profile("openvino PERF_COUNT", calls=5, end_to_end_ms=3.0, layers_ms=3.75),
+    )
+    section = next(s for s in build_report([rec, short]).sections if s.id == "layers")
+    rows = {(r[1], r[2]): r for r in section.tables[0].rows}
+    assert rows[("torch t1", "overhead")][3:5] == ("1.250", "25.0")  # 5.0 - 3.75 ms of 5.0
+    assert ("openvino t1", "overhead") not in rows  # negative: not drawn, and said so
+    assert any("negative" in n and "openvino t1" in n for n in section.notes)
 
 
 def test_study_sections_plug_in_by_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -177,8 +177,10 @@ def test_export_writes_strict_json(tmp_path: Path) -> None:
 
 def test_spec_keys_are_the_keys_a_spec_writes() -> None:
     from cnnbench.results.record import SPEC_KEYS
+    from cnnbench.scenario import LoadgenSettings
     from cnnbench.spec import ModelRef, RunSpec, Target
 
     target = Target("e", isa="avx2", isa_strict=True)
-    spec = RunSpec(ModelRef("m"), (1,), 1, target, probes=("p",))
+    lg = LoadgenSettings("Offline")
+    spec = RunSpec(ModelRef("m"), (1,), 1, target, "loadgen", probes=("p",), loadgen=lg)
     assert frozenset(spec.to_dict()) == SPEC_KEYS

@@ -32,3 +32,23 @@ def test_new_peaks_replace_all_old_ones(tmp_path: Path) -> None:
         store.save_peaks({"id": "m1"}, [*PEAKS, bf16], "2026-01-01T00:00:00")
         store.save_peaks({"id": "m1"}, PEAKS, "2026-01-02T00:00:00")  # bf16 no longer measured
         assert sorted(p["precision"] for p in store.peaks("m1")) == ["-", "fp32"]
+
+
+def test_v2_store_gains_the_layers_table(tmp_path: Path) -> None:
+    from cnnbench.store._schema import SCHEMA_V2
+    from records import make_profile_record
+
+    path = tmp_path / "v2.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA_V1 + SCHEMA_V2)
+    conn.execute("PRAGMA application_id = 1668181602")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    rec = make_profile_record()
+    with Store(path) as store:
+        store.save(rec)
+        assert store.get(rec.id).layers == rec.layers
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    conn.close()

@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     engines.add_parser(sub, [js])
     models.add_parser(sub, [js])
     run.add_parser(sub, [db, js])
-    profile.add_parser(sub, [js])
+    profile.add_parser(sub, [db, js])
     results.add_parser(sub, db, js)
     report.add_parser(sub, [db])
     return p

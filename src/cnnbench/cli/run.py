@@ -8,15 +8,14 @@ from typing import Any
 from cnnbench.cli._common import (
     check_store,
     emit_json,
-    environment,
     err,
     float_in,
     int_in,
-    open_store,
     shape_arg,
     tables_console,
     text_arg,
 )
+from cnnbench.cli._loadgen import add_loadgen_arguments, loadgen_settings
 from cnnbench.spec import (
     BATCH,
     BUDGET_S,
@@ -66,7 +65,10 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "--option", type=text_arg, action="append", metavar="KEY=VALUE", help="engine option"
     )
     s.add_argument(
-        "--mode", type=text_arg, action="append", help="latency, throughput or both (repeatable)"
+        "--mode",
+        type=text_arg,
+        action="append",
+        help="latency, throughput, profile (latency, then per-layer times), or several",
     )
     s.add_argument(
         "--input-shape",
@@ -111,6 +113,7 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         metavar="NAME",
         help="probe around the timed window or the worker (repeatable; module:Class: your own)",
     )
+    add_loadgen_arguments(s)
     s.add_argument(
         "--resume",
         action="store_true",
@@ -124,12 +127,10 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from cnnbench.cli._args import parse_cores, parse_options
-    from cnnbench.execute.executors import executor_names, get_executor
+    from cnnbench.cli._execution import check_executor, execute_with_progress
     from cnnbench.execute.plan import RunRequest, plan
-    from cnnbench.execute.run import Skipped, execute
+    from cnnbench.report.loadgen import loadgen_table
     from cnnbench.report.tables import runs_table, sweep_table
 
     budget = Budget(seconds=args.budget, min_samples=args.min_samples, target_rel_ci=args.ci)
@@ -153,59 +154,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         resolve_timeout_s=args.timeout,
         rounds=args.rounds,
         timeout_s=args.timeout,
+        loadgen=loadgen_settings(args),
     )
-    if args.executor not in executor_names():
-        get_executor(args.executor)  # unknown: a BadInput listing the known ones
+    check_executor(args.executor)
     check_store(args)  # an unusable store is refused before a model is resolved
     specs = plan(req)
-    executor = get_executor(args.executor)
-    store = open_store(args)
-    env = environment()
-    with (
-        executor,
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as progress,
-    ):
-        task = progress.add_task("measuring", total=len(specs))
-
-        def done(rec: Any) -> None:
-            progress.update(task, advance=1)
-
-        def skipped(skip: Skipped) -> None:
-            progress.update(task, advance=1)
-            s = skip.spec
-            err.print(
-                f"{s.model.name} on {s.target.engine} ({s.mode}): "
-                f"skipped (already measured: {skip.run_id})",
-                soft_wrap=True,
-            )
-
-        def step(message: str) -> None:
-            progress.update(task, description=message)
-
-        result = execute(
-            specs,
-            store,
-            env,
-            executor=executor,
-            resume=args.resume,
-            rounds=req.rounds,
-            timeout_s=req.timeout_s,
-            on_done=done,
-            on_skip=skipped,
-            progress=step,
-        )
-    store.close()
+    result, store_path = execute_with_progress(
+        args,
+        specs,
+        executor_name=args.executor,
+        resume=args.resume,
+        rounds=req.rounds,
+        timeout_s=req.timeout_s,
+    )
     records = list(result.records)
     console = tables_console(args)
     if records:
-        console.print(runs_table(records, title=f"cnnbench run -> {store.path}"))
+        console.print(runs_table(records, title=f"cnnbench run -> {store_path}"))
+    if any(r.loadgen is not None for r in records):
+        console.print(loadgen_table(records))
     for rec in records:
         table = sweep_table(rec) if rec.spec.mode == "throughput" else None
         if table is not None and args.verbose:

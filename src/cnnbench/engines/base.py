@@ -107,6 +107,15 @@ class EngineLayer:
     calls: int = 1  # times the node ran in the call
 
 
+Around = Callable[[Callable[[], object]], object]
+"""Runs one profiled call: the caller's wrapper (``cnnbench.measure`` times it; engines never
+read a clock). An engine calls it once per reported call, never for unreported warm-ups."""
+
+
+def call_with(around: Around | None, call: Callable[[], object]) -> object:
+    return call() if around is None else around(call)
+
+
 class Session(ABC):
     """A prepared model on one engine and target."""
 
@@ -135,9 +144,12 @@ class Session(ABC):
         engines that can run several independent requests at once override this."""
         raise Unsupported(f"{type(self).__name__} cannot keep several requests in flight")
 
-    def profile(self, inputs: Any, calls: int) -> list[list[EngineLayer]]:
+    def profile(
+        self, inputs: Any, calls: int, around: Around | None = None
+    ) -> list[list[EngineLayer]]:
         """``calls`` synchronous calls under the engine's own profiler, one list of executed
-        nodes per call (in execution order). Engines without a profiler raise Unsupported."""
+        nodes per call (in execution order), each call made through ``around`` when given.
+        Engines without a profiler raise Unsupported."""
         raise Unsupported(f"{type(self).__name__} has no per-layer profiler")
 
     def timed_call(self, inputs: Any) -> Callable[[], object]:
@@ -176,6 +188,17 @@ class Engine(ABC):
                 cls.name, False, None, (), cls.package, f"pip package {cls.package!r} not installed"
             )
         return EngineInfo(cls.name, True, cls.version(), cls.devices(), cls.package)
+
+    @classmethod
+    def folds_batchnorm(cls, target: Target) -> bool:
+        """Whether the graph this engine runs for ``target`` has BatchNorm folded into the
+        preceding conv: its ``fold_bn`` option (checked), else True (the exporter folds it).
+        The cost model reads the ONNX export made the same way."""
+        from cnnbench.engines._options import parse_options
+
+        if not any(o.name == "fold_bn" for o in cls.options):
+            return True
+        return bool(parse_options(cls.name, cls.options, target.options).flag("fold_bn"))
 
     @abstractmethod
     def prepare(self, model: ModelInstance, target: Target) -> Session:

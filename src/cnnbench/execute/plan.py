@@ -14,6 +14,7 @@ from cnnbench.engines import get_engine, installed_engines
 from cnnbench.errors import BadInput, Unsupported
 from cnnbench.execute.resolve import resolve_models
 from cnnbench.measure.probes.base import check_probe_ref
+from cnnbench.scenario import LoadgenSettings, loadgen_missing
 from cnnbench.spec import (
     BATCH,
     MODES,
@@ -91,6 +92,17 @@ def check_options(engines: Sequence[str], options: Sequence[tuple[str, str]]) ->
                 raise BadInput(str(exc)) from None
 
 
+def loadgen_modes(req: RunRequest, modes: list[str]) -> list[str]:
+    """A LoadGen scenario is its own mode; its extra must import (checked here, before any
+    worker runs, so a missing extra is bad input and nothing is written)."""
+    if modes not in (["latency"], ["loadgen"]):
+        raise BadInput(f"a LoadGen scenario is a mode of its own, not with {', '.join(modes)}")
+    missing = loadgen_missing()
+    if missing:
+        raise BadInput(missing)
+    return ["loadgen"]
+
+
 @dataclass(frozen=True)
 class RunRequest:
     """What a user asked to measure, in values already parsed (the CLI, a study, the API)."""
@@ -114,6 +126,7 @@ class RunRequest:
     resolve_timeout_s: float | None = None  # for resolving outside models in a worker
     rounds: int | None = None  # interleaved rounds per comparison (None: the runner's default)
     timeout_s: float | None = None  # per configuration (None: from the budget)
+    loadgen: LoadgenSettings | None = None  # a LoadGen scenario (mode loadgen) instead of modes
 
     def __post_init__(self) -> None:
         for what, names in (("model", self.models), ("engine", self.engines)):
@@ -139,6 +152,10 @@ def plan(req: RunRequest) -> list[RunSpec]:
     """Validated specs, ordered model x mode x engine."""
     engines = resolve_engines(req.engines)
     modes = resolve_modes(req.modes)
+    if req.loadgen is not None:
+        modes = loadgen_modes(req, modes)
+    elif "loadgen" in modes:
+        raise BadInput("mode loadgen is chosen with a LoadGen scenario (SingleStream, ...)")
     if req.isa is not None:
         get_cap(req.isa)
 
@@ -175,6 +192,7 @@ def plan(req: RunRequest) -> list[RunSpec]:
                         mode,
                         req.budget,
                         req.probes,
+                        req.loadgen,
                     )
                 )
     return specs

@@ -81,9 +81,15 @@ __all__ = ["LayerCost", "NetworkCost", "ShapeSource", "TypeCost", "model_cost", 
 
 
 def model_cost(
-    model_name: str, sample_shape: tuple[int, ...] | None = None, batch: int = 1, *, opset: int = 17
+    model_name: str,
+    sample_shape: tuple[int, ...] | None = None,
+    batch: int = 1,
+    *,
+    opset: int = 17,
+    fold_bn: bool = True,
 ) -> NetworkCost:
-    """The cost of a registered model; ``sample_shape`` defaults to the registry's input shape."""
+    """The cost of a registered model; ``sample_shape`` defaults to the registry's input shape.
+    ``fold_bn=False`` costs the export that keeps BatchNorm (each one 2 FLOPs per element)."""
     from cnnbench.graph.export import onnx_path
 
     if sample_shape is None:
@@ -92,7 +98,7 @@ def model_cost(
         sample_shape = get_model_info(model_name).input_shape
     if batch < 1:
         raise BadInput(f"batch must be 1 or more, not {batch}")
-    path = onnx_path(model_name, (batch, *sample_shape), opset=opset)
+    path = onnx_path(model_name, (batch, *sample_shape), opset=opset, fold_bn=fold_bn)
     return replace(network_cost(path), model=model_name)
 
 

@@ -32,7 +32,10 @@ TorchScript exporter fail (or vanish in a later torch), the dynamo exporter is u
 opset ``max(opset, 18)``; the file's metadata (``cnnbench.exporter``) says which one ran.
 
 BatchNorm: a BatchNormalization right after a Conv is folded into it (no BatchNormalization node,
-the Conv gains a bias); one that follows anything else stays a BatchNormalization node.
+the Conv gains a bias); one that follows anything else stays a BatchNormalization node. An
+unfolded export (``fold_bn=False``, the engines' option ``fold_bn=0``) keeps every BatchNorm as a
+BatchNormalization node, so an engine's own handling of it (fusing it or running it) shows in its
+profile, as in seed 000's time breakdown; it has its own cache key and file name (``_bn``).
 Weights are embedded (one self-contained file); models of 2 GB or more are refused.
 """
 
@@ -73,12 +76,19 @@ def cache_dir() -> Path:
     return Path(root).expanduser() / "onnx"
 
 
-def cache_key(model_name: str, weights: str, full_input_shape: tuple[int, ...], opset: int) -> str:
+def cache_key(
+    model_name: str,
+    weights: str,
+    full_input_shape: tuple[int, ...],
+    opset: int,
+    fold_bn: bool = True,
+) -> str:
     """The hex content hash that names a cached export: model, weights digest, shape, opset
-    (and the torch version and export format, which change the bytes)."""
+    (and the torch version and export format, which change the bytes). An unfolded export
+    (``fold_bn=False``) has a key of its own; folded exports keep the key they always had."""
     import torch
 
-    fields = {
+    fields: dict[str, object] = {
         "model": model_name.lower(),
         "weights": weights,
         "input_shape": [int(d) for d in full_input_shape],
@@ -86,6 +96,8 @@ def cache_key(model_name: str, weights: str, full_input_shape: tuple[int, ...], 
         "torch": torch.__version__,
         "format": EXPORT_FORMAT,
     }
+    if not fold_bn:
+        fields["fold_bn"] = False
     blob = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -96,6 +108,7 @@ def onnx_path(
     *,
     opset: int = DEFAULT_OPSET,
     build: Callable[[], nn.Module] | None = None,
+    fold_bn: bool = True,
 ) -> Path:
     """The cached ONNX file of ``model_name`` at ``full_input_shape`` (batch first).
 
@@ -111,20 +124,26 @@ def onnx_path(
         build = functools.partial(create_model, model_name)
     with _seeded():
         module = build()
-    return cached_export(module, model_name, shape, opset=opset)[0]
+    return cached_export(module, model_name, shape, opset=opset, fold_bn=fold_bn)[0]
 
 
 def cached_export(
-    module: nn.Module, model_name: str, full_input_shape: tuple[int, ...], *, opset: int
+    module: nn.Module,
+    model_name: str,
+    full_input_shape: tuple[int, ...],
+    *,
+    opset: int,
+    fold_bn: bool = True,
 ) -> tuple[Path, str]:
     """The cached export of this very ``module`` and its weights digest; one cache key per
-    (model, weights, input shape, opset), whoever asks (a run, a listing, ``--detail``)."""
+    (model, weights, input shape, opset, BatchNorm folding), whoever asks (a run, a listing,
+    ``--detail``)."""
     shape = _check_shape(full_input_shape)
     _check_opset(opset)
     digest = weights_digest(module)
-    path = cache_dir() / _file_name(model_name, digest, shape, opset)
+    path = cache_dir() / _file_name(model_name, digest, shape, opset, fold_bn)
     if not path.is_file():
-        export_module(module, shape, path, opset, model_name=model_name)
+        export_module(module, shape, path, opset, model_name=model_name, fold_bn=fold_bn)
     return path, digest
 
 
@@ -154,19 +173,22 @@ def export_module(
     *,
     exporter: Exporter = "auto",
     model_name: str = "",
+    fold_bn: bool = True,
 ) -> Path:
     """Export ``module`` (in eval mode) to ``path`` with a static ``full_input_shape``.
 
     The graph has one input ``input`` (float32) and one output ``output``; weights are embedded.
     The file appears atomically. ``exporter`` picks the TorchScript or dynamo exporter; "auto"
-    tries TorchScript and falls back to dynamo (see the module docstring).
+    tries TorchScript and falls back to dynamo (see the module docstring). ``fold_bn=False``
+    keeps every BatchNorm a BatchNormalization node (TorchScript exporter only: the dynamo
+    exporter's optimiser may fold it, so it is not a fallback for an unfolded export).
     """
     shape = _check_shape(full_input_shape)
     _check_opset(opset)
     was_training = module.training
     module.eval()
     try:
-        model = _export(module, shape, opset, exporter)
+        model = _export(module, shape, opset, exporter, fold_bn)
     finally:
         module.train(was_training)
     _undo_initializer_dedup(model)
@@ -185,16 +207,18 @@ def export_module(
 
 
 def _export(
-    module: nn.Module, shape: tuple[int, ...], opset: int, exporter: Exporter
+    module: nn.Module, shape: tuple[int, ...], opset: int, exporter: Exporter, fold_bn: bool
 ) -> onnx.ModelProto:
     if exporter not in ("auto", "torchscript", "dynamo"):
         raise BadInput(f"unknown ONNX exporter {exporter!r}; use auto, torchscript or dynamo")
+    if not fold_bn and exporter == "dynamo":
+        raise BadInput("an unfolded export (fold_bn=0) needs the TorchScript exporter")
     errors: list[str] = []
     if exporter in ("auto", "torchscript"):
         try:
-            return _export_torchscript(module, shape, opset)
+            return _export_torchscript(module, shape, opset, fold_bn)
         except Exception as exc:  # the exporter raises many kinds; report them all
-            if exporter == "torchscript":
+            if exporter == "torchscript" or not fold_bn:
                 raise CnnbenchError(f"TorchScript ONNX export failed: {exc}") from exc
             errors.append(f"TorchScript exporter: {exc}")
     try:
@@ -204,7 +228,9 @@ def _export(
         raise CnnbenchError("ONNX export failed; " + "; ".join(errors)) from exc
 
 
-def _export_torchscript(module: nn.Module, shape: tuple[int, ...], opset: int) -> onnx.ModelProto:
+def _export_torchscript(
+    module: nn.Module, shape: tuple[int, ...], opset: int, fold_bn: bool = True
+) -> onnx.ModelProto:
     import onnx
     import torch
 
@@ -220,10 +246,14 @@ def _export_torchscript(module: nn.Module, shape: tuple[int, ...], opset: int) -
             input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME],
             do_constant_folding=True,
-            training=torch.onnx.TrainingMode.EVAL,
+            # EVAL runs the exporter's eval peephole, which folds Conv+BatchNorm; PRESERVE
+            # (the module is in eval mode all the same) skips it and keeps BatchNormalization.
+            training=torch.onnx.TrainingMode.EVAL if fold_bn else torch.onnx.TrainingMode.PRESERVE,
         )
     model = onnx.load_model_from_string(buffer.getvalue())
     model.metadata_props.add(key="cnnbench.exporter", value="torchscript")
+    if not fold_bn:
+        model.metadata_props.add(key="cnnbench.fold_bn", value="0")
     return model
 
 
@@ -298,10 +328,14 @@ def _seeded() -> Iterator[None]:
         yield
 
 
-def _file_name(model_name: str, weights: str, shape: tuple[int, ...], opset: int) -> str:
+def _file_name(
+    model_name: str, weights: str, shape: tuple[int, ...], opset: int, fold_bn: bool = True
+) -> str:
     safe = re.sub(r"[^a-z0-9_.-]+", "-", model_name.lower()).strip("-.") or "model"
     dims = "x".join(str(d) for d in shape)
-    return f"{safe}_{dims}_op{opset}_{cache_key(model_name, weights, shape, opset)}.onnx"
+    bn = "" if fold_bn else "_bn"
+    key = cache_key(model_name, weights, shape, opset, fold_bn)
+    return f"{safe}_{dims}_op{opset}{bn}_{key}.onnx"
 
 
 def _check_shape(shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from cnnbench.models.instance import ModelInstance
 
 ONNX_PATH_KEY = "onnx_path"  # ModelInstance.extras key of a user's own .onnx file
+FOLD_BN_KEY = "fold_bn"  # ModelInstance.extras key: False asks for the unfolded export
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,13 @@ class OnnxSource:
         }
 
 
-def source_onnx(model: ModelInstance, *, opset: int | None = None) -> OnnxSource:
-    """The fp32 ONNX file of ``model`` (a user's file, or the cached export of its module)."""
+def source_onnx(
+    model: ModelInstance, *, opset: int | None = None, fold_bn: bool | None = None
+) -> OnnxSource:
+    """The fp32 ONNX file of ``model`` (a user's file, or the cached export of its module).
+
+    ``fold_bn`` (default: the instance's ``extras["fold_bn"]``, else True) picks the export with
+    BatchNorm folded into the preceding Conv or kept; a user's file is used as it is."""
     user = model.extras.get(ONNX_PATH_KEY)
     if user is not None:
         path = Path(user).expanduser()
@@ -58,11 +64,14 @@ def source_onnx(model: ModelInstance, *, opset: int | None = None) -> OnnxSource
         raise BadInput(f"model {model.name!r} has neither a torch module nor an ONNX file")
     from cnnbench.graph.export import DEFAULT_OPSET, cached_export
 
+    if fold_bn is None:
+        fold_bn = bool(model.extras.get(FOLD_BN_KEY, True))
     path, digest = cached_export(
         module,
         model.name,
         tuple(model.input_shape),
         opset=opset if opset is not None else DEFAULT_OPSET,
+        fold_bn=fold_bn,
     )
     return OnnxSource(path, "export", digest)
 

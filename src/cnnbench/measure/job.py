@@ -8,6 +8,7 @@ from the graph cost model of the very ONNX file the ONNX engines run, outside th
 
 from __future__ import annotations
 
+import statistics
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ import numpy as np
 
 from cnnbench.errors import Unsupported
 from cnnbench.graph.export import SEED
+from cnnbench.graph.source import FOLD_BN_KEY
 from cnnbench.measure.agreement import compare
 from cnnbench.measure.probes.base import (
     Probe,
@@ -23,9 +25,11 @@ from cnnbench.measure.probes.base import (
     get_probe,
     probe_window,
 )
+from cnnbench.measure.profile_job import profile_session
 from cnnbench.results.effective import Effective
+from cnnbench.results.loadgen import LoadgenResult
 from cnnbench.results.rounds import Warmup
-from cnnbench.results.sections import Cost
+from cnnbench.results.sections import Cost, LayerRecord
 from cnnbench.results.speed import Streams
 from cnnbench.results.worker import WorkerResult
 from cnnbench.spec import RunSpec
@@ -33,34 +37,43 @@ from cnnbench.system.fingerprint import parse_cpuinfo
 from cnnbench.system.isa import missing_flags
 
 if TYPE_CHECKING:
+    from cnnbench.graph.cost import NetworkCost
     from cnnbench.models.instance import ModelInstance
 
 INPUT_SEED = 0
 COST_SOURCE = "cnnbench.graph ONNX cost model (BatchNorm folded by the exporter)"
+COST_SOURCE_UNFOLDED = "cnnbench.graph ONNX cost model (BatchNorm kept, as the engine runs it)"
 COST_REASON_LIMIT = 500
 STREAMS_METHOD = "requests in flight (engine's infer queue: its asynchronous API or threads)"
 
 
-def worker_cost(instance: ModelInstance) -> Cost:
-    """Per-image cost from the graph cost model of the ONNX file the ONNX engines run.
-
-    That file is the cached export of the instance's module (made here if no engine made it
-    yet), or the user's own .onnx file, costed directly. Any failure gives a cost with source
-    ``none`` and the reason; the measurement goes on.
-    """
+def graph_cost(instance: ModelInstance) -> tuple[NetworkCost | None, str | None]:
+    """The graph cost model of the ONNX file the engine runs (the cached export of the
+    instance's module made the way ``extras["fold_bn"]`` says, made here if no engine made it
+    yet, or the user's own .onnx file), or None and the reason it failed."""
     from cnnbench.graph.cost import network_cost
     from cnnbench.graph.source import source_onnx
 
     try:
-        cost = network_cost(source_onnx(instance).path)
+        return network_cost(source_onnx(instance).path), None
     except Exception as exc:
-        reason = f"cost model failed: {type(exc).__name__}: {exc}"
-        return Cost.none(reason[:COST_REASON_LIMIT])
+        return None, f"cost model failed: {type(exc).__name__}: {exc}"[:COST_REASON_LIMIT]
+
+
+def worker_cost(
+    instance: ModelInstance, graph: tuple[NetworkCost | None, str | None] | None = None
+) -> Cost:
+    """Per-image cost section from :func:`graph_cost`'s result (computed when not given). Any
+    failure gives a cost with source ``none`` and the reason; the measurement goes on."""
+    cost, reason = graph if graph is not None else graph_cost(instance)
+    if cost is None:
+        return Cost.none(reason or "cost model failed")
     if any(not isinstance(d, int) or d < 1 for d in cost.input_shape):
         return Cost.none("the ONNX graph has symbolic dimensions")
     per = cost.batch
+    folded = bool(instance.extras.get(FOLD_BN_KEY, True))
     return Cost(
-        source=COST_SOURCE,
+        source=COST_SOURCE if folded else COST_SOURCE_UNFOLDED,
         per="image",
         macs=cost.macs // per,
         flops=2 * cost.macs // per,
@@ -123,6 +136,10 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
 
     spec = RunSpec.from_dict(payload["spec"])
     check_isa_on_machine(spec.target.isa)
+    if spec.loadgen is not None:
+        from cnnbench.measure.loadgen import import_loadgen, run_loadgen
+
+        import_loadgen()  # a missing extra is unsupported before any model is built
     engine = get_engine(spec.target.engine)()
     probes, unmade = window_probes(spec.probes)
     t_start = time.perf_counter()
@@ -131,7 +148,8 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
         spec.full_input_shape, dtype=np.float32
     )
     module = None
-    extras: dict[str, Any] = {}
+    folded_bn = engine.folds_batchnorm(spec.target)
+    extras: dict[str, Any] = {FOLD_BN_KEY: folded_bn}
     reference = None
     if info.onnx_path is not None:
         # A user's ONNX file: no torch module, so no torch reference.
@@ -146,15 +164,24 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
     instance = ModelInstance(spec.model.name, module, spec.full_input_shape, extras)
     # Before prepare, for the same reason; the export it makes is the one ONNX engines load.
     t_cost = time.perf_counter()
-    cost = worker_cost(instance) if payload.get("cost", True) else Cost.none("not requested")
+    profiling = spec.mode == "profile"
+    graph = graph_cost(instance) if payload.get("cost", True) or profiling else (None, None)
+    cost = worker_cost(instance, graph) if payload.get("cost", True) else Cost.none("not requested")
     cost_s = time.perf_counter() - t_cost
     session = engine.prepare(instance, spec.target)
     inputs = session.make_inputs(array)
     prepare_s = time.perf_counter() - t_start - cost_s
     window = probe_window(probes)
     streams = None
+    loadgen: LoadgenResult | None = None
     with session.context():
-        if spec.target.streams > 1:
+        if spec.loadgen is not None:
+            run = run_loadgen(
+                session, inputs, spec.loadgen, spec.batch, spec.target.streams, window=window
+            )
+            samples, warm, loadgen = run.samples_ns, run.warmup, run.result
+            stop_reason, rel_half_width = "loadgen", None
+        elif spec.target.streams > 1:
             timed = time_streams(
                 session, inputs, spec.target.streams, spec.batch, spec.budget, window=window
             )
@@ -174,6 +201,18 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
             stop_reason, rel_half_width = timing.stop_reason, timing.rel_half_width
         effective = session.effective()
         output = session.to_numpy(session.run(inputs)) if reference is not None else None
+    layers: tuple[LayerRecord, ...] = ()
+    profile = None
+    if profiling:  # after the timed window, so no profiler ever touches the timed calls
+        layers, profile = profile_session(
+            session,
+            inputs,
+            calls=spec.budget.profile_calls,
+            engine=spec.target.engine,
+            cost=graph[0],
+            end_to_end_ms=statistics.median(samples) / 1e6,
+            folded_bn=folded_bn,
+        )
     agreement = None
     if reference is not None and output is not None:
         agreement = compare(reference, output, spec.target.precision)
@@ -190,4 +229,7 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
         engine_version=engine.version(),
         window_calls=len(samples),
         probes=(*unmade, *window.readings),
+        layers=layers,
+        profile=profile,
+        loadgen=loadgen,
     ).to_json()

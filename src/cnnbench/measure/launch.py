@@ -14,11 +14,18 @@ from cnnbench.spec import RunSpec
 MEASURE_ENTRY = "cnnbench.measure.job:run_measurement"
 BASE_TIMEOUT_S = 180.0  # model build, export and engine compilation of a large network
 BUDGET_FACTOR = 4  # warm-up (up to a quarter of the budget or more), budget, agreement, margin
+LOADGEN_FIND_PEAK_RUNS = 24  # runs of a FindPeakPerformance search: boundaries, then bisection
+LOADGEN_MARGIN_S = 30.0  # calibration, LoadGen's set-up and its final queries
 
 
 def default_timeout_s(spec: RunSpec) -> float:
-    """Model build, export, warm-up, budget and summary, with a margin for slow networks."""
-    return BASE_TIMEOUT_S + BUDGET_FACTOR * spec.budget.seconds
+    """Model build, export, warm-up, budget and summary, with a margin for slow networks;
+    a LoadGen run adds its longest duration (each run of a FindPeakPerformance search)."""
+    timeout = BASE_TIMEOUT_S + BUDGET_FACTOR * spec.budget.seconds
+    if spec.loadgen is not None:
+        runs = LOADGEN_FIND_PEAK_RUNS if spec.loadgen.find_peak else 1
+        timeout += runs * (spec.loadgen.max_duration_s + LOADGEN_MARGIN_S)
+    return timeout
 
 
 def launcher_probes(spec: RunSpec) -> list[LauncherProbe]:

@@ -107,16 +107,3 @@ def normalise(
             )
         )
     return tuple(out)
-
-
-def by_type(layers: Sequence[LayerRecord]) -> dict[str, tuple[float, int | None]]:
-    """Total time (ms) and FLOPs per layer type (FLOPs None when any layer's is unknown)."""
-    out: dict[str, tuple[float, int | None]] = {}
-    for layer in layers:
-        time_ms, flops = out.get(layer.layer_type, (0.0, 0))
-        add = layer.flops
-        out[layer.layer_type] = (
-            time_ms + (layer.time_ms or 0.0),
-            None if flops is None or add is None else flops + add,
-        )
-    return out

@@ -13,9 +13,12 @@ from cnnbench.measure.phases import find_phases, phase_warning
 from cnnbench.measure.stats import noise_warnings, relative_half_width, summarize
 from cnnbench.results._json import JsonDict
 from cnnbench.results.effective import Effective
+from cnnbench.results.loadgen import LoadgenResult
 from cnnbench.results.meters import Counters, Energy, ProbeReading
+from cnnbench.results.profile import Profile
 from cnnbench.results.record import ResultRecord
 from cnnbench.results.rounds import RoundTiming, Timing
+from cnnbench.results.sections import LayerRecord
 from cnnbench.results.worker import WorkerResult
 from cnnbench.spec import RunSpec
 
@@ -76,14 +79,45 @@ def _readings(
     return out
 
 
-def isa_warning(effective: Effective, isa: str | None) -> str | None:
-    """Nodes whose kernels stay above the ISA cap (the engine cannot cap their kind)."""
+def isa_warning(
+    effective: Effective, isa: str | None, layers: Sequence[LayerRecord] = ()
+) -> str | None:
+    """Nodes whose kernels stay above the ISA cap (the engine cannot cap their kind), and,
+    when the run has a profile, the share of the profiled layer time they took."""
     if not effective.isa_exceptions:
         return None
     nodes = "; ".join(x.describe() for x in effective.isa_exceptions)
     cap = f"the {isa} cap" if isa else "the ISA cap"
     n = len(effective.isa_exceptions)
-    return f"isa: {n} node(s) run kernels above {cap}: {nodes}"
+    text = f"isa: {n} node(s) run kernels above {cap}: {nodes}"
+    total = sum(x.time_ms or 0.0 for x in layers)
+    if total > 0:
+        names = {x.node for x in effective.isa_exceptions}
+        above = sum(x.time_ms or 0.0 for x in layers if x.name in names)
+        text += f"; they take {above / total:.1%} of the profiled layer time"
+    return text
+
+
+def _profile(first: WorkerResult, median_ms: float) -> Profile | None:
+    """The first round's profile (its layers are the record's), its overhead taken against
+    the median over every round, the record's end-to-end latency."""
+    if first.profile is None:
+        return None
+    return replace(first.profile, end_to_end_ms=median_ms)
+
+
+def loadgen_figures(
+    lg: LoadgenResult, fallback_ips: float, warnings: list[str]
+) -> tuple[float, list[str]]:
+    """A LoadGen run's samples/s (LoadGen's own rate where it gave one) and its warnings: its
+    length is LoadGen's to choose, so no CI target applies; an INVALID verdict is a warning."""
+    ips = lg.samples_per_s
+    if ips is None and lg.qps is not None:
+        ips = lg.qps * lg.settings.samples_per_query
+    kept = [w for w in warnings if not w.startswith("ci:")]
+    if not lg.valid:
+        kept.append(f"loadgen: INVALID ({'; '.join(lg.reasons)})")
+    return (ips if ips is not None else fallback_ips), kept
 
 
 def merge_outcomes(
@@ -145,7 +179,7 @@ def merge_outcomes(
     for extra in (
         phase_warning(find_phases(samples_ms), stats.median),
         drift_warning(first.agreement, spec.target.precision),
-        isa_warning(first.effective, spec.target.isa),
+        isa_warning(first.effective, spec.target.isa, first.layers),
     ):
         if extra:
             warnings.append(extra)
@@ -155,6 +189,8 @@ def merge_outcomes(
         # Requests in flight: images/s is what completed over the wall time, not 1 / latency.
         images = sum(s.images_per_s * s.seconds for s in streams)
         throughput_ips = images / sum(s.seconds for s in streams)
+    if first.loadgen is not None:
+        throughput_ips, warnings = loadgen_figures(first.loadgen, throughput_ips, warnings)
     flops = cost.flops * spec.batch if cost.flops and not cost.lower_bound else None
     return ResultRecord(
         spec=spec,
@@ -172,5 +208,7 @@ def merge_outcomes(
         timing=Timing(rounds, rel_half_width=rel, round_spread=spread),
         probes=readings,
         layers=first.layers,
+        profile=_profile(first, stats.median),
         warnings=tuple(warnings),
+        loadgen=first.loadgen,
     )

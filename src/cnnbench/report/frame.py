@@ -73,6 +73,8 @@ COLUMNS = (
     "max_rel_err",
     "within_tolerance",
     "layers",
+    "overhead_ms",
+    "profile_distortion",
     "warnings",
 )
 
@@ -134,6 +136,8 @@ def record_row(rec: ResultRecord, *, samples: bool = False) -> dict[str, Any]:
         "max_rel_err": rec.agreement.max_rel_err if rec.agreement else None,
         "within_tolerance": rec.agreement.within_tolerance if rec.agreement else None,
         "layers": len(rec.layers),
+        "overhead_ms": rec.profile.overhead_ms if rec.profile else None,
+        "profile_distortion": rec.profile.distortion if rec.profile else None,
         "warnings": " | ".join(rec.warnings) if rec.warnings else None,
     }
     if samples:

@@ -1,8 +1,8 @@
-"""Time by layer type (seed 000 Fig. 2): stacked bars of per-call time beside the MAC shares.
+"""Time by layer type (seed 000 Fig. 2): stacked bars of per-call time beside the FLOPs shares.
 
 Built from each record's ``layers`` (:class:`~cnnbench.results.sections.LayerRecord`, the engine
 profiler's per-layer times in the one taxonomy; ``overhead`` is the unattributed rest of the
-end-to-end time when the profile recorded it). Time is measured by the engine's profiler; MAC
+end-to-end time when the profile recorded it). Time is measured by the engine's profiler; FLOPs
 shares come from the cost model, per layer.
 """
 
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from cnnbench.report.doc import Context, Section, Table
 from cnnbench.report.figures import GREY, colour, render, short, style
 from cnnbench.report.sections_speed import fmt, newest
+from cnnbench.results.profile import type_shares
 from cnnbench.results.record import ResultRecord
 from cnnbench.results.sections import OVERHEAD, LayerRecord
 
@@ -35,16 +36,38 @@ TYPE_ORDER = (
 MAX_TYPES = 11  # beyond: the smallest fused(...) types are summed as "fused (other)"
 
 
-def by_type(layers: Sequence[LayerRecord]) -> tuple[dict[str, float], dict[str, int]]:
-    """Time per call (ms) and MACs per layer type."""
+def layer_flops(layer: LayerRecord) -> int | None:
+    if layer.flops is not None:
+        return layer.flops
+    return 2 * layer.macs if layer.macs is not None else None
+
+
+def by_type(rec: ResultRecord) -> tuple[dict[str, float], dict[str, float], str | None]:
+    """Time per call (ms) and FLOPs per layer type, and a note on a negative overhead.
+
+    A profile record (mode ``profile``) has its overhead from the unprofiled end-to-end time
+    (:func:`cnnbench.results.profile.type_shares`); otherwise an ``overhead`` layer, if any,
+    is the overhead."""
     time_ms: dict[str, float] = defaultdict(float)
-    macs: dict[str, int] = defaultdict(int)
-    for layer in layers:
+    flops: dict[str, float] = defaultdict(float)
+    for layer in rec.layers:
         if layer.time_ms is not None:
             time_ms[layer.layer_type] += layer.time_ms
-        if layer.macs:
-            macs[layer.layer_type] += layer.macs
-    return dict(time_ms), dict(macs)
+        f = layer_flops(layer)
+        if f:
+            flops[layer.layer_type] += f
+    note = None
+    if rec.profile is not None:
+        shares = {s.layer_type: s for s in type_shares(rec.layers, rec.profile.end_to_end_ms)}
+        overhead = shares[OVERHEAD].time_ms
+        if overhead >= 0:
+            time_ms[OVERHEAD] = overhead
+        else:
+            note = (
+                f"overhead {overhead:.3f} ms is negative (the profiler's own cost exceeds it): "
+                "not drawn, read the shares"
+            )
+    return dict(time_ms), dict(flops), note
 
 
 def type_order(types: set[str]) -> list[str]:
@@ -79,17 +102,20 @@ def layers_section(records: Sequence[ResultRecord], ctx: Context) -> Section | N
         return None
     chosen = newest(runs)
     times: dict[str, dict[str, float]] = {}
-    macs_share: dict[str, dict[str, float]] = {}
-    rows = []
+    flops_share: dict[str, dict[str, float]] = {}
+    rows: list[tuple[str, ...]] = []
+    notes: list[str] = []
     for (g, s), rec in chosen.items():
-        t_ms, macs = by_type(rec.layers)
+        t_ms, flops, note = by_type(rec)
         label = f"{g} \u00b7 {s}"
+        if note:
+            notes.append(f"{label}: {note}")
         times[label] = t_ms
         total_t = sum(t_ms.values())
-        total_m = sum(macs.values())
-        if total_m and g not in macs_share:
-            macs_share[g] = {k: 100.0 * v / total_m for k, v in macs.items()}
-        for t in type_order(set(t_ms) | set(macs)):
+        total_f = sum(flops.values())
+        if total_f and g not in flops_share:
+            flops_share[g] = {k: 100.0 * v / total_f for k, v in flops.items()}
+        for t in type_order(set(t_ms) | set(flops)):
             rows.append(
                 (
                     g,
@@ -97,11 +123,11 @@ def layers_section(records: Sequence[ResultRecord], ctx: Context) -> Section | N
                     t,
                     fmt(t_ms.get(t)),
                     f"{100 * t_ms.get(t, 0) / total_t:.1f}" if total_t else "-",
-                    f"{100 * macs.get(t, 0) / total_m:.1f}" if total_m else "-",
+                    f"{100 * flops.get(t, 0) / total_f:.1f}" if total_f and t != OVERHEAD else "-",
                 )
             )
     times = _cap_types(times)
-    shares = _cap_types(macs_share) if macs_share else {}
+    shares = _cap_types(flops_share) if flops_share else {}
     types = type_order({t for d in [*times.values(), *shares.values()] for t in d})
     with style() as figs:
         ncols = 2 if shares else 1
@@ -115,7 +141,11 @@ def layers_section(records: Sequence[ResultRecord], ctx: Context) -> Section | N
         )
         for ax, data, ylabel, title in (
             (axes[0][0], times, "time per call (ms)", "Time by layer type"),
-            *(((axes[0][1], shares, "share of MACs (%)", "MACs by layer type"),) if shares else ()),
+            *(
+                ((axes[0][1], shares, "share of FLOPs (%)", "FLOPs by layer type"),)
+                if shares
+                else ()
+            ),
         ):
             bars = list(data)
             bottom = [0.0] * len(bars)
@@ -161,23 +191,25 @@ def layers_section(records: Sequence[ResultRecord], ctx: Context) -> Section | N
         figure = render(
             fig,
             id="layer-types",
-            title="Time and MACs by layer type",
+            title="Time and FLOPs by layer type",
             source="measured",
-            caption="time: engine profiler, median per call over profiled calls; MACs: "
+            caption="time: engine profiler, per call over the profiled calls, overhead from the "
+            "unprofiled end-to-end median; FLOPs: "
             "cost model (no error bars: one profile per run)",
             png=ctx.png,
         )
     table = Table(
         "layer-types-table",
-        "Time and MACs by layer type",
-        ("model", "target", "layer type", "time ms", "% of time", "% of MACs"),
+        "Time and FLOPs by layer type",
+        ("model", "target", "layer type", "time ms", "% of time", "% of FLOPs"),
         tuple(rows),
     )
     return Section(
         "layers",
         "Time by layer type",
-        "Where a call's time goes, by layer type, next to where the MACs are: layers "
-        "cheap in MACs can be expensive in time (seed 000, Fig. 2).",
+        "Where a call's time goes, by layer type, next to where the FLOPs are: layers "
+        "cheap in FLOPs can be expensive in time (seed 000, Fig. 2).",
         figures=(figure,),
         tables=(table,),
+        notes=tuple(notes),
     )

@@ -98,10 +98,12 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
         notes = (
             rec.error if rec.status != "ok" else "; ".join(w.split(":")[0] for w in rec.warnings)
         )
+        if rec.loadgen is not None:  # LoadGen's verdict first
+            notes = f"{rec.loadgen.verdict}; {notes}" if notes else rec.loadgen.verdict
         table.add_row(
             escape(s.model.name),
             escape(s.target.engine + ("" if s.target.device == "cpu" else f"/{s.target.device}")),
-            s.mode,
+            s.loadgen.scenario if s.loadgen is not None else s.mode,
             batch,
             str(rec.effective.threads or s.target.threads or "-"),
             rec.effective.precision or s.target.precision,

@@ -2,8 +2,8 @@
 
 The JSON layout is the one records have had since the schema began: records exported by earlier
 versions import unchanged, and new records have the same keys plus optional new ones
-(``probes``, ``layers``). :meth:`ResultRecord.from_json` checks the record section by section
-with the same typed sections the worker writes; any defect is a
+(``probes``, ``layers``, ``profile``). :meth:`ResultRecord.from_json` checks the record section
+by section with the same typed sections the worker writes; any defect is a
 :class:`~cnnbench.errors.BadInput` that names the field.
 """
 
@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from cnnbench.errors import BadInput
 from cnnbench.results._json import Fields, JsonDict, check_tree
 from cnnbench.results.effective import Effective
+from cnnbench.results.loadgen import LoadgenResult
 from cnnbench.results.meters import (
     NOT_REQUESTED_COUNTERS,
     NOT_REQUESTED_ENERGY,
@@ -24,6 +25,7 @@ from cnnbench.results.meters import (
     Energy,
     ProbeReading,
 )
+from cnnbench.results.profile import Profile
 from cnnbench.results.roofline import Roofline
 from cnnbench.results.rounds import Timing
 from cnnbench.results.sections import Agreement, Cost, LayerRecord
@@ -63,7 +65,9 @@ class ResultRecord:
     timing: Timing = field(default_factory=Timing)
     probes: tuple[ProbeReading, ...] = ()
     layers: tuple[LayerRecord, ...] = ()
+    profile: Profile | None = None  # mode profile: overhead, distortion, BatchNorm
     warnings: tuple[str, ...] = ()
+    loadgen: LoadgenResult | None = None  # mode loadgen: LoadGen's run and verdict
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: str = field(default_factory=now_iso)
 
@@ -110,6 +114,10 @@ class ResultRecord:
             d["probes"] = [p.to_json() for p in self.probes]
         if self.layers:
             d["layers"] = [layer.to_json() for layer in self.layers]
+        if self.profile is not None:
+            d["profile"] = self.profile.to_json()
+        if self.loadgen is not None:
+            d["loadgen"] = self.loadgen.to_json()
         if samples:
             d["samples_ms"] = list(self.samples_ms)
         return d
@@ -149,6 +157,7 @@ SPEC_KEYS = frozenset(
         "probes",
         "budget",
         "isa_strict",
+        "loadgen",
     )
 )
 
@@ -193,6 +202,8 @@ def _parse(f: Fields) -> ResultRecord:
     throughput = f.opt_fields("throughput")
     agreement = f.opt_fields("agreement")
     roofline = f.opt_fields("roofline")
+    profile = f.opt_fields("profile")
+    loadgen = f.opt_fields("loadgen")
     return ResultRecord(
         spec=spec,
         status=status,
@@ -214,7 +225,9 @@ def _parse(f: Fields) -> ResultRecord:
         timing=Timing.from_json(f.mapping("timing")),
         probes=tuple(ProbeReading.from_json(p.obj, p.where) for p in f.objects("probes")),
         layers=tuple(LayerRecord.from_json(x) for x in f.objects("layers")),
+        profile=Profile.from_json(profile.obj, profile.where) if profile else None,
         warnings=f.strings("warnings"),
+        loadgen=LoadgenResult.from_json(loadgen.obj, loadgen.where) if loadgen else None,
         id=record_id,
         created=created,
     )

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 from cnnbench.results._json import Fields, JsonDict, drop_none
 from cnnbench.results.effective import Effective
+from cnnbench.results.loadgen import LoadgenResult
 from cnnbench.results.meters import ProbeReading
+from cnnbench.results.profile import Profile
 from cnnbench.results.rounds import Warmup
 from cnnbench.results.sections import Agreement, Cost, LayerRecord
 from cnnbench.results.speed import Streams
@@ -41,6 +43,8 @@ class WorkerResult:
     window_calls: int | None = None  # timed calls inside the probe window (no warm-up)
     probes: tuple[ProbeReading, ...] = ()
     layers: tuple[LayerRecord, ...] = ()
+    profile: Profile | None = None  # mode profile: the summary of the layers' profile
+    loadgen: LoadgenResult | None = None  # a LoadGen scenario's run
 
     def to_json(self) -> JsonDict:
         out = drop_none(
@@ -57,6 +61,8 @@ class WorkerResult:
                 "streams": self.streams.to_json() if self.streams else None,
                 "agreement": self.agreement.to_json() if self.agreement else None,
                 "affinity": list(self.affinity) if self.affinity is not None else None,
+                "profile": self.profile.to_json() if self.profile else None,
+                "loadgen": self.loadgen.to_json() if self.loadgen else None,
             }
         )
         out.update(
@@ -72,7 +78,8 @@ class WorkerResult:
     def from_json(cls, d: object, where: str = "worker result") -> WorkerResult:
         f = Fields(d, where)
         warmup, streams = f.opt_fields("warmup"), f.opt_fields("streams")
-        agreement = f.opt_fields("agreement")
+        agreement, profile = f.opt_fields("agreement"), f.opt_fields("profile")
+        agreement, loadgen = f.opt_fields("agreement"), f.opt_fields("loadgen")
         samples = f.integers("samples_ns")
         return cls(
             status=f.opt_string("status") or "ok",
@@ -92,4 +99,6 @@ class WorkerResult:
             window_calls=f.opt_integer("window_calls", minimum=0),
             probes=tuple(ProbeReading.from_json(p.obj, p.where) for p in f.objects("probes")),
             layers=tuple(LayerRecord.from_json(x) for x in f.objects("layers")),
+            profile=Profile.from_json(profile.obj, profile.where) if profile else None,
+            loadgen=LoadgenResult.from_json(loadgen.obj, loadgen.where) if loadgen else None,
         )

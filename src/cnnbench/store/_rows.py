@@ -12,6 +12,7 @@ from cnnbench.errors import BadInput, StoreError
 from cnnbench.results._json import Fields
 from cnnbench.results._json import dumps as strict_dumps
 from cnnbench.results.record import ResultRecord
+from cnnbench.results.sections import LayerRecord
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class _Rows:
     machine: tuple[str, str, str]
     run: tuple[object, ...]
     samples: tuple[str, int, bytes] | None
+    layers: tuple[tuple[object, ...], ...] = ()
 
 
 def _rows(rec: ResultRecord) -> _Rows:
@@ -30,11 +32,13 @@ def _rows(rec: ResultRecord) -> _Rows:
     a record this store could not read back (so ``results show`` always works)."""
     try:
         doc = rec.to_json(samples=False)
-        text = strict_dumps(doc)  # finite numbers, 64-bit integers, bounded nesting
+        strict_dumps(doc)  # finite numbers, 64-bit integers, bounded nesting
+        layers = doc.pop("layers", [])  # kept in the layers table, not in the run's JSON
         data = np.asarray(rec.samples_ms, dtype="<f8")
         if not np.isfinite(data).all():
             raise BadInput("samples_ms must be finite numbers")
-        back = ResultRecord.from_json(json.loads(text))  # what the store reads, checked
+        text = strict_dumps(doc)
+        back = ResultRecord.from_json({**json.loads(text), "layers": layers})  # as read back
         machine = strict_dumps(rec.machine)
     except BadInput as exc:
         raise StoreError(f"record {rec.id} cannot be stored: {exc}") from None
@@ -65,7 +69,44 @@ def _rows(rec: ResultRecord) -> _Rows:
             text,
         ),
         samples=samples,
+        layers=tuple(_layer_row(back.id, i, layer) for i, layer in enumerate(back.layers)),
     )
+
+
+def _layer_row(run_id: str, position: int, layer: LayerRecord) -> tuple[object, ...]:
+    return (
+        run_id,
+        position,
+        layer.name,
+        layer.layer_type,
+        layer.time_ms,
+        layer.calls,
+        layer.kernel,
+        layer.macs,
+        layer.flops,
+        layer.bytes,
+        strict_dumps(list(layer.source_layers)),
+    )
+
+
+LAYER_COLUMNS = (
+    "name",
+    "layer_type",
+    "time_ms",
+    "calls",
+    "kernel",
+    "macs",
+    "flops",
+    "bytes",
+    "source_layers",
+)
+
+
+def layer_json(row: tuple[object, ...]) -> dict[str, object]:
+    """A layer's JSON (as :meth:`LayerRecord.to_json` writes it) from its row's columns."""
+    d = dict(zip(LAYER_COLUMNS, row, strict=True))
+    d["source_layers"] = json.loads(str(d["source_layers"]))
+    return {k: v for k, v in d.items() if v is not None}
 
 
 def _peak_rows(

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x636E6E62  # "cnnb": marks the file as a cnnbench store
 
 SCHEMA_V1 = """
@@ -62,7 +62,27 @@ CREATE TABLE peaks (
 );
 """
 
-MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2}
+# One row per executed layer of a profile, linked to its run; the run's JSON record holds no
+# copy (the store puts the layers back into it when it reads the run).
+SCHEMA_V3 = """
+CREATE TABLE layers (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    layer_type TEXT NOT NULL,
+    time_ms REAL,
+    calls INTEGER,
+    kernel TEXT,
+    macs INTEGER,
+    flops INTEGER,
+    bytes INTEGER,
+    source_layers TEXT NOT NULL,
+    PRIMARY KEY (run_id, position)
+);
+CREATE INDEX layers_type ON layers(layer_type);
+"""
+
+MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3}
 
 
 BUSY_TIMEOUT_S = 30.0  # how long an opener or writer waits for another process's write lock

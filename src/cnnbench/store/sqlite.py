@@ -3,7 +3,9 @@
 Tables: ``machines`` (one fingerprint per machine), ``runs`` (one row per result record, keyed by
 a hash of the spec and the machine so a sweep can skip what is done; the whole record is kept as
 JSON beside indexed columns), ``samples`` (raw series as little-endian float64 blobs, so every
-summary can be recomputed). Each record is written in one transaction.
+summary can be recomputed), ``layers`` (one row per executed layer of a profile, linked to its
+run; the run's JSON holds no copy, reading a run puts them back), ``peaks``.
+Each record is written in one transaction.
 
 Several processes may open, create and write one file at once. Opening reads the file's marks
 (``application_id``, ``user_version``, its tables) in one snapshot; a new or older file gets its
@@ -32,7 +34,7 @@ import numpy as np
 
 from cnnbench.errors import BadInput, StoreError
 from cnnbench.results.record import ResultRecord
-from cnnbench.store._rows import _peak_rows, _Rows, _rows
+from cnnbench.store._rows import LAYER_COLUMNS, _peak_rows, _Rows, _rows, layer_json
 from cnnbench.store._schema import (
     APPLICATION_ID,
     BUSY_TIMEOUT_S,
@@ -205,6 +207,8 @@ class Store:
         conn.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", r.run)
         if r.samples is not None:
             conn.execute("INSERT INTO samples VALUES (?, ?, 'ms', ?, ?)", (r.run_id, *r.samples))
+        if r.layers:
+            conn.executemany("INSERT INTO layers VALUES (?,?,?,?,?,?,?,?,?,?,?)", r.layers)
 
     # -- reading ---------------------------------------------------------------------------
     def _record(self, row_json: str, run_id: str, samples: bool) -> ResultRecord:
@@ -212,6 +216,12 @@ class Store:
         with laxer checks) is a :class:`StoreError` naming the run, not a traceback."""
         try:
             d = json.loads(row_json)
+            layers = self._conn.execute(
+                f"SELECT {', '.join(LAYER_COLUMNS)} FROM layers WHERE run_id = ? ORDER BY position",
+                (run_id,),
+            ).fetchall()
+            if layers:
+                d["layers"] = [layer_json(row) for row in layers]
             if samples:
                 got = self._conn.execute(
                     "SELECT data FROM samples WHERE run_id = ? AND series = 'latency'", (run_id,)

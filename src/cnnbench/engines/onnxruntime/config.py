@@ -31,6 +31,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("execution_mode", tuple(EXECUTION_MODES), "sequential", "ORT's execution mode"),
     Option("graph_optimization", tuple(GRAPH_LEVELS), "all", "ORT's graph optimisation level"),
     Option("inter_op_threads", int, None, "inter-op pool size (execution_mode=parallel only)"),
+    Option(
+        "fold_bn",
+        bool,
+        True,
+        "load the export with BatchNorm folded into the conv (1) or kept as nodes (0)",
+    ),
 )
 
 CPU_EP = "CPUExecutionProvider"

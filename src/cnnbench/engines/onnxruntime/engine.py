@@ -59,6 +59,7 @@ import numpy as np
 
 from cnnbench.engines._thread_queue import ThreadInferQueue
 from cnnbench.engines.base import (
+    Around,
     Engine,
     EngineLayer,
     InferQueue,
@@ -172,7 +173,9 @@ class OnnxRuntimeSession(Session):
             outputs = outputs.numpy()
         return np.asarray(outputs, dtype=np.float32)
 
-    def profile(self, inputs: _Inputs, calls: int) -> list[list[EngineLayer]]:
+    def profile(
+        self, inputs: _Inputs, calls: int, around: Around | None = None
+    ) -> list[list[EngineLayer]]:
         """ORT's own profiler on a second session: see :mod:`.profile`."""
         if self.model_path is None:
             raise Unsupported("this onnxruntime session was not made by prepare(); no model file")
@@ -186,6 +189,7 @@ class OnnxRuntimeSession(Session):
             inputs.value,
             self.output_names,
             calls,
+            around,
         )
 
     # read-back --------------------------------------------------------------------------------
@@ -269,7 +273,7 @@ class OnnxRuntimeEngine(Engine):
         config.check_device(rt, device)
         config.check_device_precision(target.precision, device)
 
-        source = source_onnx(model)
+        source = source_onnx(model, fold_bn=self.folds_batchnorm(target))
         info: dict[str, Any] = {"model": source.describe()}
         path = self._precision_model(source, target.precision, device, model, info)
         info["model"]["loaded"] = str(path)

@@ -23,13 +23,14 @@ convolution by the ONNX exporter already, so it appears in no source layer at al
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from cnnbench.engines.base import EngineLayer
+from cnnbench.engines.base import Around, EngineLayer, call_with
 
 _KERNEL_SUFFIX = "_kernel_time"
 _NCHWC_SUFFIX = "_nchwc"
@@ -46,6 +47,7 @@ def profile_runs(
     input_value: Any,
     output_names: list[str],
     calls: int,
+    around: Around | None = None,
 ) -> list[list[EngineLayer]]:
     """``calls`` profiled synchronous calls on a fresh profiling session: one list per call."""
     if calls < 1:
@@ -60,8 +62,9 @@ def profile_runs(
             binding.bind_ortvalue_input(input_name, input_value)
             for name in output_names:
                 binding.bind_output(name, "cpu")
-            for _ in range(calls + 1):  # the first is the warm-up, dropped below
-                session.run_with_iobinding(binding)
+            session.run_with_iobinding(binding)  # the warm-up, dropped below
+            for _ in range(calls):
+                call_with(around, functools.partial(session.run_with_iobinding, binding))
         finally:
             trace = Path(session.end_profiling())
         try:

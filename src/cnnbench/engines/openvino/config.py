@@ -29,6 +29,12 @@ OPTIONS: tuple[Option, ...] = (
         "PERFORMANCE_HINT (none: set nothing, record OpenVINO's choice)",
     ),
     Option("pinning", bool, None, "ENABLE_CPU_PINNING (unset: OpenVINO's choice)"),
+    Option(
+        "fold_bn",
+        bool,
+        True,
+        "load the export with BatchNorm folded into the conv (1) or kept as nodes (0)",
+    ),
 )
 
 # cnnbench precision -> OpenVINO INFERENCE_PRECISION_HINT

@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from cnnbench.engines.base import (
+    Around,
     Engine,
     EngineLayer,
     InferQueue,
@@ -193,7 +194,9 @@ class OpenVinoSession(Session):
         self._ensure(inputs)
         return OpenVinoInferQueue(self.compiled, size, self._input)
 
-    def profile(self, inputs: Any, calls: int) -> list[list[EngineLayer]]:
+    def profile(
+        self, inputs: Any, calls: int, around: Around | None = None
+    ) -> list[list[EngineLayer]]:
         """PERF_COUNT on a second compilation of the same model and config
         (:mod:`cnnbench.engines.openvino.profile`); the timed request is untouched."""
         from cnnbench.engines.openvino.profile import profile
@@ -204,7 +207,7 @@ class OpenVinoSession(Session):
         core = self._core if self._core is not None else self._ov.Core()
         path = self._effective["graph"]["path"]
         return profile(
-            core, self._source_model, self.device, self._config, path, self._input, calls
+            core, self._source_model, self.device, self._config, path, self._input, calls, around
         )
 
 
@@ -234,7 +237,7 @@ class OpenVinoEngine(Engine):
         if target.isa is not None:
             cfg.check_isa_env(target.isa)
 
-        source, ov_model = self._read(core, model)
+        source, ov_model = self._read(core, model, self.folds_batchnorm(target))
         calibration = None
         if target.precision == "int8":
             ov_model, calibration = quantize(ov_model, model.input_shape)
@@ -302,10 +305,10 @@ class OpenVinoEngine(Engine):
     # -- the graph -------------------------------------------------------------------------
 
     @staticmethod
-    def _read(core: Any, model: ModelInstance) -> tuple[dict[str, Any], Any]:
+    def _read(core: Any, model: ModelInstance, fold_bn: bool) -> tuple[dict[str, Any], Any]:
         from cnnbench.graph.source import source_onnx
 
-        onnx_source = source_onnx(model)
+        onnx_source = source_onnx(model, fold_bn=fold_bn)
         path = onnx_source.path
         source = {"format": "onnx", **onnx_source.describe()}
         ov_model = core.read_model(str(path))

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from cnnbench.engines.base import EngineLayer
+from cnnbench.engines.base import Around, EngineLayer, call_with
 from cnnbench.errors import BadInput
 
 PROFILING_KEY = "PERF_COUNT"  # ov.properties.enable_profiling()
@@ -239,6 +239,7 @@ def profile(
     onnx_path: str | Path,
     input_tensor: Any,
     calls: int,
+    around: Around | None = None,
 ) -> list[list[EngineLayer]]:
     """``calls`` synchronous infers of ``ov_model`` compiled with ``config`` plus profiling,
     one list of executed nodes per call."""
@@ -247,6 +248,6 @@ def profile(
     profiled = ProfiledRequest(core, ov_model, device, config, onnx_path, input_tensor)
     result: list[list[EngineLayer]] = []
     for _ in range(calls):
-        profiled.infer()
+        call_with(around, profiled.infer)
         result.append(profiled.layers())
     return result

@@ -17,6 +17,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("channels_last", bool, False, "run the module and input in channels-last layout"),
     Option("compile", bool, False, "torch.compile (inductor), compiled in prepare, not timed"),
     Option("compile_mode", COMPILE_MODES, "default", "torch.compile's mode"),
+    Option(
+        "fold_bn",
+        bool,
+        False,
+        "fold eval BatchNorm into the preceding conv (torch.fx) as the ONNX export does; "
+        "eager runs it as its own layer by default",
+    ),
 )
 
 
@@ -28,6 +35,7 @@ class TorchConfig:
     compile: bool
     compile_mode: str
     low_precision_mode: str  # "cast" | "autocast" (only meaningful for bf16/fp16)
+    fold_bn: bool = False
 
     @classmethod
     def from_target(cls, target: Target) -> TorchConfig:
@@ -37,4 +45,5 @@ class TorchConfig:
             compile=bool(values.flag("compile")),
             compile_mode=values.text("compile_mode"),
             low_precision_mode=values.text("bf16"),
+            fold_bn=bool(values.flag("fold_bn")),
         )

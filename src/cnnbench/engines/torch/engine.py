@@ -23,6 +23,7 @@ import numpy as np
 
 from cnnbench.engines._thread_queue import ThreadInferQueue
 from cnnbench.engines.base import (
+    Around,
     Engine,
     EngineLayer,
     InferQueue,
@@ -41,6 +42,17 @@ from cnnbench.engines.torch.profile import profile_module
 from cnnbench.errors import Unsupported
 from cnnbench.spec import Target
 from cnnbench.system.isa import get_cap, highest_isa
+
+
+def fold_batchnorm(module: Any) -> Any:
+    """``module`` with every eval BatchNorm that follows a conv folded into it (torch.fx), as
+    the ONNX exporter folds it; a module torch.fx cannot trace is Unsupported."""
+    from torch.fx.experimental.optimization import fuse
+
+    try:
+        return fuse(module, inplace=False)
+    except Exception as exc:  # symbolic tracing fails on data-dependent control flow
+        raise Unsupported(f"fold_bn=1: torch.fx cannot trace this module ({exc!s:.120})") from exc
 
 
 class TorchSession(Session):
@@ -103,7 +115,9 @@ class TorchSession(Session):
         call = self.timed_call(inputs)
         return ThreadInferQueue([call] * size, thread_context=self.context, name="cnnbench-torch")
 
-    def profile(self, inputs: Any, calls: int) -> list[list[EngineLayer]]:
+    def profile(
+        self, inputs: Any, calls: int, around: Around | None = None
+    ) -> list[list[EngineLayer]]:
         """Leaf-module layers under ``torch.profiler`` (:mod:`cnnbench.engines.torch.profile`),
         under :meth:`context` as ``run`` is timed; eager mode only."""
         if self.cfg.compile:
@@ -111,7 +125,7 @@ class TorchSession(Session):
         torch = self._torch
         sync = (lambda: torch.cuda.synchronize(self.device)) if self._cuda else None
         with self.context():
-            return profile_module(torch, self.module, lambda: self.run(inputs), calls, sync)
+            return profile_module(torch, self.module, lambda: self.run(inputs), calls, sync, around)
 
     def to_numpy(self, outputs: Any) -> np.ndarray:
         if isinstance(outputs, tuple | list):
@@ -196,7 +210,10 @@ class TorchEngine(Engine):
             self._check_isa(torch, target.isa, device)
         autocast = dtype != torch.float32 and cfg.low_precision_mode == "autocast"
         weights_dtype = torch.float32 if autocast else dtype
-        module: Any = model.module.eval().to(device=device, dtype=weights_dtype)
+        module: Any = model.module.eval()
+        if cfg.fold_bn:
+            module = fold_batchnorm(module)
+        module = module.to(device=device, dtype=weights_dtype)
         if cfg.channels_last:
             module = module.to(memory_format=torch.channels_last)
         if cfg.compile:

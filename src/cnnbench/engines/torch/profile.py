@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from cnnbench.engines.base import EngineLayer
+from cnnbench.engines.base import Around, EngineLayer, call_with
 from cnnbench.errors import Unsupported
 
 _CALL = "cnnbench.call::"
@@ -39,9 +39,12 @@ def profile_module(
     run: Callable[[], object],
     calls: int,
     sync: Callable[[], None] | None = None,
+    around: Around | None = None,
 ) -> list[list[EngineLayer]]:
     """``calls`` calls of ``run`` (which calls ``module``) under ``torch.profiler``; one list of
-    leaf-module layers per call, in execution order. ``sync`` (CUDA) waits for the device."""
+    leaf-module layers per call, in execution order. ``sync`` (CUDA) waits for the device;
+    ``around`` makes each call (with its range and hooks, so a wrapper that times it sees the
+    profiler's own cost)."""
     if calls < 1:
         raise ValueError("calls must be at least 1")
     from torch.autograd.profiler import record_function
@@ -82,8 +85,14 @@ def profile_module(
     try:
         with profile(activities=activities, record_shapes=False) as prof:
             for i in range(calls):
-                with record_function(f"{_CALL}{i}"):
-                    run()
+
+                def one(i: int = i) -> None:
+                    with record_function(f"{_CALL}{i}"):
+                        run()
+                        if sync is not None:
+                            sync()
+
+                call_with(around, one)
     finally:
         while open_ranges:  # a module raised: close what its hooks opened
             open_ranges.pop().__exit__(None, None, None)

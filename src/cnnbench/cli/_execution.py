@@ -1,0 +1,85 @@
+"""Running planned specs from a subcommand: executor, store, progress bar on stderr."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cnnbench.cli._common import check_store, environment, err, open_store
+from cnnbench.spec import RunSpec
+
+
+def check_executor(name: str) -> None:
+    """An unknown executor is a BadInput listing the known ones (before anything runs)."""
+    from cnnbench.execute.executors import executor_names, get_executor
+
+    if name not in executor_names():
+        get_executor(name)
+
+
+def execute_with_progress(
+    args: argparse.Namespace,
+    specs: Sequence[RunSpec],
+    *,
+    executor_name: str = "local",
+    resume: bool = False,
+    rounds: int | None = None,
+    timeout_s: float | None = None,
+) -> tuple[Any, Path]:
+    """Measure ``specs`` (storing each record in the store of ``args``) with a progress bar;
+    the :class:`~cnnbench.execute.run.Execution` and the store's path."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from cnnbench.execute.executors import get_executor
+    from cnnbench.execute.run import Skipped, execute
+
+    check_store(args)
+    executor = get_executor(executor_name)
+    store = open_store(args)
+    env = environment()
+    with (
+        executor,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress,
+    ):
+        task = progress.add_task("measuring", total=len(specs))
+
+        def done(rec: Any) -> None:
+            progress.update(task, advance=1)
+
+        def skipped(skip: Skipped) -> None:
+            progress.update(task, advance=1)
+            s = skip.spec
+            err.print(
+                f"{s.model.name} on {s.target.engine} ({s.mode}): "
+                f"skipped (already measured: {skip.run_id})",
+                soft_wrap=True,
+            )
+
+        def step(message: str) -> None:
+            progress.update(task, description=message)
+
+        try:
+            result = execute(
+                specs,
+                store,
+                env,
+                executor=executor,
+                resume=resume,
+                rounds=rounds,
+                timeout_s=timeout_s,
+                on_done=done,
+                on_skip=skipped,
+                progress=step,
+            )
+        finally:
+            store.close()
+    return result, store.path
