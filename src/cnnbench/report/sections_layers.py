@@ -33,7 +33,7 @@ TYPE_ORDER = (
     "reshape",
     "other",
 )
-MAX_TYPES = 11  # beyond: the smallest fused(...) types are summed as "fused (other)"
+MAX_TYPES = 16  # beyond: the smallest fused(...) types are summed as "fused (other)"
 
 
 def layer_flops(layer: LayerRecord) -> int | None:
@@ -126,7 +126,14 @@ def layers_section(records: Sequence[ResultRecord], ctx: Context) -> Section | N
                     f"{100 * flops.get(t, 0) / total_f:.1f}" if total_f and t != OVERHEAD else "-",
                 )
             )
-    times = _cap_types(times)
+    totals_ms = {bar: sum(d.values()) for bar, d in times.items()}
+    # shares of each bar's end-to-end time: engines 100x apart stay readable side by side
+    times = _cap_types(
+        {
+            bar: {t: 100.0 * v / (totals_ms[bar] or 1.0) for t, v in d.items()}
+            for bar, d in times.items()
+        }
+    )
     shares = _cap_types(flops_share) if flops_share else {}
     types = type_order({t for d in [*times.values(), *shares.values()] for t in d})
     with style() as figs:
@@ -140,7 +147,7 @@ def layers_section(records: Sequence[ResultRecord], ctx: Context) -> Section | N
             gridspec_kw={"width_ratios": [max(len(times), 1), max(len(shares), 1)][:ncols]},
         )
         for ax, data, ylabel, title in (
-            (axes[0][0], times, "time per call (ms)", "Time by layer type"),
+            (axes[0][0], times, "share of the time per call (%)", "Time by layer type"),
             *(
                 ((axes[0][1], shares, "share of FLOPs (%)", "FLOPs by layer type"),)
                 if shares
@@ -171,6 +178,12 @@ def layers_section(records: Sequence[ResultRecord], ctx: Context) -> Section | N
                     label=t,
                 )
                 bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+            if data is times:  # the absolute time on top of each bar
+                for x, bar in enumerate(bars):
+                    ax.text(
+                        x, 101, f"{fmt(totals_ms[bar])} ms", ha="center", va="bottom", fontsize=7
+                    )
+            ax.set_ylim(0, 109)
             ax.set_xticks(range(len(bars)))
             ax.set_xticklabels([short(b, 32) for b in bars], rotation=25, ha="right")
             ax.set_ylabel(ylabel)
@@ -193,9 +206,9 @@ def layers_section(records: Sequence[ResultRecord], ctx: Context) -> Section | N
             id="layer-types",
             title="Time and FLOPs by layer type",
             source="measured",
-            caption="time: engine profiler, per call over the profiled calls, overhead from the "
-            "unprofiled end-to-end median; FLOPs: "
-            "cost model (no error bars: one profile per run)",
+            caption="time: engine profiler, per call over the profiled calls, as a share of the "
+            "end-to-end time (ms above each bar), overhead from the unprofiled end-to-end "
+            "median; FLOPs: cost model (no error bars: one profile per run)",
             png=ctx.png,
         )
     table = Table(
