@@ -133,8 +133,20 @@ def register_study_report(
     return deco
 
 
+def load_study_reports() -> None:
+    """Import every module of :mod:`cnnbench.report.studies` (each registers its study)."""
+    import importlib
+    import pkgutil
+
+    from cnnbench.report import studies
+
+    for info in pkgutil.iter_modules(studies.__path__, studies.__name__ + "."):
+        importlib.import_module(info.name)
+
+
 def study_report(name: str) -> StudyReport:
     """The registered report of study ``name``, or a :class:`BadInput` listing the known ones."""
+    load_study_reports()
     if name in STUDY_REPORTS:
         return STUDY_REPORTS[name]
     known = sorted(STUDY_REPORTS)

@@ -151,7 +151,10 @@ def record_rows(records: Iterable[ResultRecord], *, samples: bool = False) -> li
 
 def records_frame(records: Sequence[ResultRecord], *, samples: bool = False) -> pd.DataFrame:
     """A DataFrame of :func:`record_row` rows (the columns are there even with no records)."""
-    import pandas as pd
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError("load_results needs pandas: pip install 'cnnbench[report]'") from None
 
     columns = [*COLUMNS, "samples_ms"] if samples else list(COLUMNS)
     return pd.DataFrame(record_rows(records, samples=samples), columns=columns)
