@@ -138,7 +138,7 @@ def layers_section(records: Sequence[ResultRecord], ctx: Context) -> Section | N
     types = type_order({t for d in [*times.values(), *shares.values()] for t in d})
     with style() as figs:
         ncols = 2 if shares else 1
-        width = 1.1 * len(times) + 1.1 * len(shares) + 4
+        width = min(11.5, 0.9 * len(times) + 0.9 * len(shares) + 3.5)
         fig, axes = figs.subplots(
             1,
             ncols,
