@@ -1,4 +1,4 @@
-"""``cnnbench results list | show ID | export | import FILE``."""
+"""``cnnbench results list | show ID | export | import FILE | compare A B``."""
 
 from __future__ import annotations
 
@@ -43,12 +43,21 @@ def add_parser(sub: Any, db: argparse.ArgumentParser, js: argparse.ArgumentParse
                 help=f"rows at most ({LIST_LIMIT.short}; default 50)",
             )
         else:
-            r.add_argument("-o", "--output", type=text_arg, help="JSON lines file (default stdout)")
+            r.add_argument("-o", "--output", type=text_arg, help="output file (default stdout)")
+            r.add_argument(
+                "--format",
+                choices=("jsonl", "csv"),
+                default="jsonl",
+                help="jsonl: whole records (re-importable); csv: one flat row per record",
+            )
         r.set_defaults(func=cmd_results)
     r = rs.add_parser("show", parents=[db, js])
     r.add_argument("id", type=text_arg, help="a run id, or a unique prefix of one")
     r.add_argument("--layers", action="store_true", help="a profile's every layer, not by type")
     r.set_defaults(func=cmd_results)
+    from cnnbench.cli.compare import add_compare
+
+    add_compare(rs, db, js)
     r = rs.add_parser("import", parents=[db])
     r.add_argument("file", type=text_arg, help="JSON lines file of result records")
     r.set_defaults(func=cmd_results)
@@ -57,6 +66,7 @@ def add_parser(sub: Any, db: argparse.ArgumentParser, js: argparse.ArgumentParse
 def cmd_results(args: argparse.Namespace) -> int:
     if args.action == "import":
         return _import(args)
+
     with open_store(args, create=False) as store:
         if args.action == "show":
             return _show(args, store)
@@ -120,17 +130,19 @@ def _show(args: argparse.Namespace, store: Any) -> int:
 
 
 def _export(args: argparse.Namespace, store: Any, filters: dict[str, str | None]) -> int:
+    from cnnbench.report.csv_export import write_csv
     from cnnbench.results.exchange import write_jsonl
 
-    records = store.query(**filters, samples=True)
+    records = store.query(**filters, samples=args.format == "jsonl")
+    write = write_jsonl if args.format == "jsonl" else write_csv
     if args.output in (None, "-"):
-        n = write_jsonl(records, sys.stdout)
+        n = write(records, sys.stdout)
     else:
         from cnnbench._fs import atomic_path
 
         try:  # all or nothing: the file appears only once every record is written
-            with atomic_path(args.output) as tmp, open(tmp, "w") as fh:
-                n = write_jsonl(records, fh)
+            with atomic_path(args.output) as tmp, open(tmp, "w", newline="") as fh:
+                n = write(records, fh)
         except OSError as exc:
             raise BadInput(f"--output: cannot write {shown(args.output)}: {exc.strerror}") from None
     err.print(f"exported {n} record(s)")
