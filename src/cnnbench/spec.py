@@ -19,8 +19,9 @@ from cnnbench.errors import BadInput
 if TYPE_CHECKING:
     from cnnbench.scenario import LoadgenSettings
 
-# profile: latency, then the per-layer profile; loadgen: an MLPerf LoadGen scenario (scenario.py)
-MODES = ("latency", "throughput", "profile", "loadgen")
+# profile: latency, then the per-layer profile; replay: latency, then every distinct layer timed
+# alone (measure/replay.py); loadgen: an MLPerf LoadGen scenario (scenario.py)
+MODES = ("latency", "throughput", "profile", "replay", "loadgen")
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 
 

@@ -82,3 +82,35 @@ def test_results_show_prints_a_stored_profile(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert "FLOPs share" in out and "fused(conv+activation)" in out and "reorder" in out
     assert '"distortion"' in out and "overhead" in out
+
+
+def test_replay_times_every_layer_alone_and_says_why_no_energy() -> None:
+    import onnx
+
+    from cnnbench.graph.export import onnx_path
+
+    args = ["profile", "tinynet", "-e", "onnxruntime", "-e", "torch", "--replay", "--energy"]
+    args += ["--threads", "1", "--budget", "0.5", "--json", "r.json"]
+    assert main(args) == 0
+    ort, torch_rec = json.loads(Path("r.json").read_text())
+    for p in (ort, torch_rec):
+        assert p["spec"]["mode"] == "replay" and p["status"] == "ok"
+        prof = p["profile"]
+        assert prof["profiler"].startswith("isolated replay")
+        assert all(x["time_ms"] > 0 for x in p["layers"])
+        assert prof["layers_ms"] == pytest.approx(sum(x["time_ms"] for x in p["layers"]))
+        assert prof["overhead_ms"] == pytest.approx(prof["end_to_end_ms"] - prof["layers_ms"])
+        notes = " ".join(prof["notes"])
+        assert "distinct configuration" in notes
+        if not Path("/sys/class/powercap/intel-rapl:0").exists():  # no meter: said, never 0 J
+            assert "energy per layer: not measured" in notes
+            assert all("energy_j" not in x for x in p["layers"])
+    # every node of the exported graph the engine ran is one replayed layer, in graph order
+    graph = onnx.load(str(onnx_path("tinynet", (1, 3, 32, 32))))
+    assert [x["name"] for x in ort["layers"]] == [n.name for n in graph.graph.node]
+    assert any(x["layer_type"] == "batchnorm" for x in torch_rec["layers"])  # eager modules
+
+
+def test_energy_without_replay_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["profile", "tinynet", "--energy"]) == 2
+    assert "--replay" in capsys.readouterr().err

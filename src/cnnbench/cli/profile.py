@@ -54,6 +54,17 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     s.add_argument("--plot", type=text_arg, metavar="FILE", help="stacked bars (.png, .svg, .pdf)")
     s.add_argument(
+        "--replay",
+        action="store_true",
+        help="time every distinct layer alone (one-layer sub-models, torch modules) instead of "
+        "the engine's profiler; with --energy, energy per layer where a meter exists",
+    )
+    s.add_argument(
+        "--energy",
+        action="store_true",
+        help="with --replay: an energy meter around each layer's window (RAPL, NVML)",
+    )
+    s.add_argument(
         "--resume", action="store_true", help="skip configurations already profiled here"
     )
     s.set_defaults(func=cmd_profile)
@@ -80,6 +91,10 @@ def cmd_profile(args: argparse.Namespace) -> int:
     from cnnbench.execute.plan import RunRequest, plan
     from cnnbench.report.profiles import layer_table, profile_json, type_table
 
+    if args.energy and not args.replay:
+        from cnnbench.errors import BadInput
+
+        raise BadInput("--energy needs --replay (a profiler's layers are too short for a meter)")
     if args.plot:
         from cnnbench.report.profile_plot import check_plot_path
 
@@ -89,7 +104,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
         req = RunRequest(
             models=tuple(args.models),
             engines=tuple(args.engine or ["torch"]),
-            modes=("profile",),
+            modes=("replay" if args.replay else "profile",),
+            probes=("energy",) if args.energy else (),
             threads=threads,
             options=parse_options(args.option or ()),
             input_shape=shape_arg(args.input_shape),

@@ -25,7 +25,7 @@ from cnnbench.measure.probes.base import (
     get_probe,
     probe_window,
 )
-from cnnbench.measure.profile_job import profile_session
+from cnnbench.measure.profile_job import profile_session, replay_session
 from cnnbench.results.effective import Effective
 from cnnbench.results.loadgen import LoadgenResult
 from cnnbench.results.rounds import Warmup
@@ -174,7 +174,7 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
     instance = ModelInstance(spec.model.name, module, spec.full_input_shape, extras)
     # Before prepare, for the same reason; the export it makes is the one ONNX engines load.
     t_cost = time.perf_counter()
-    profiling = spec.mode == "profile"
+    profiling = spec.mode in ("profile", "replay")
     graph = graph_cost(instance) if payload.get("cost", True) or profiling else (None, None)
     cost = worker_cost(instance, graph) if payload.get("cost", True) else Cost.none("not requested")
     cost_s = time.perf_counter() - t_cost
@@ -219,7 +219,19 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
         output = session.to_numpy(session.run(inputs)) if reference is not None else None
     layers: tuple[LayerRecord, ...] = ()
     profile = None
-    if profiling:  # after the timed window, so no profiler ever touches the timed calls
+    if spec.mode == "replay":  # after the whole network's timed window
+        layers, profile = replay_session(
+            engine,
+            spec,
+            session,
+            inputs,
+            instance,
+            probes=probes,
+            cost=graph[0],
+            end_to_end_ms=statistics.median(samples) / 1e6,
+            folded_bn=folded_bn,
+        )
+    elif profiling:  # after the timed window, so no profiler ever touches the timed calls
         layers, profile = profile_session(
             session,
             inputs,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from cnnbench.graph.taxonomy import BATCHNORM
@@ -20,8 +21,11 @@ from cnnbench.results.profile import Profile
 from cnnbench.results.sections import LayerRecord
 
 if TYPE_CHECKING:
-    from cnnbench.engines.base import Session
+    from cnnbench.engines.base import Engine, Session
     from cnnbench.graph.cost import NetworkCost
+    from cnnbench.measure.probes.base import Probe
+    from cnnbench.models.instance import ModelInstance
+    from cnnbench.spec import RunSpec
 
 PROFILERS = {
     "torch": "torch.profiler (leaf-module ranges)",
@@ -48,6 +52,50 @@ def batchnorm_note(folded: bool, cost: NetworkCost | None, layers: Sequence[Laye
         )
     graph = f"{in_graph} in the graph" if in_graph is not None else "the graph was not costed"
     return f"kept (fold_bn=0, or torch eager): {graph}; {ran}"
+
+
+def replay_session(
+    engine: Engine,
+    spec: RunSpec,
+    session: Session,
+    inputs: Any,
+    instance: ModelInstance,
+    *,
+    probes: Sequence[Probe],
+    cost: NetworkCost | None,
+    end_to_end_ms: float,
+    folded_bn: bool,
+) -> tuple[tuple[LayerRecord, ...], Profile]:
+    """Mode replay: every distinct layer timed alone (:mod:`cnnbench.measure.replay`); each
+    layer of the network gets its configuration's time and, with a meter, energy per call."""
+    from cnnbench.measure.replay import replay_layers
+
+    raw, replayed, configurations = replay_layers(engine, spec, session, inputs, instance, probes)
+    layers = tuple(
+        replace(layer, energy_j=replayed[layer.name].energy_j) for layer in normalise([raw], cost)
+    )
+    layers_ms = sum(x.time_ms or 0.0 for x in layers)
+    gap = end_to_end_ms - layers_ms
+    notes = [
+        f"replay: {configurations} distinct configuration(s) for {len(layers)} layer(s), each "
+        "timed alone; the gap (whole network - sum) is the overhead column",
+        "gap: negative, the layers alone take longer than the network, where the engine fuses "
+        "them and keeps data in cache"
+        if gap < 0
+        else "gap: positive, the network spends time outside its layers",
+    ]
+    reasons = {r.energy_reason for r in replayed.values() if r.energy_reason}
+    if probes and any(r.energy_j is None for r in replayed.values()):
+        notes.append("energy per layer: not measured (" + "; ".join(sorted(reasons))[:300] + ")")
+    profile = Profile(
+        profiler=f"isolated replay on {spec.target.engine} (one-layer sub-models or modules)",
+        calls=min((r.calls for r in replayed.values()), default=1) or 1,
+        end_to_end_ms=end_to_end_ms,
+        layers_ms=layers_ms,
+        batchnorm=batchnorm_note(folded_bn, cost, layers),
+        notes=tuple(notes),
+    )
+    return layers, profile
 
 
 def profile_session(

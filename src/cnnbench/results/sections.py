@@ -196,6 +196,7 @@ class LayerRecord:
     macs: int | None = None
     flops: int | None = None
     bytes: int | None = None  # weights and activations the layer reads and writes
+    energy_j: float | None = None  # per call, from an isolated replay with an energy meter
 
     def __post_init__(self) -> None:
         check_layer_type(self.layer_type, f"layer {self.name!r}: type")
@@ -212,6 +213,7 @@ class LayerRecord:
                 "macs": self.macs,
                 "flops": self.flops,
                 "bytes": self.bytes,
+                "energy_j": self.energy_j,
             }
         )
 
@@ -227,4 +229,5 @@ class LayerRecord:
             macs=f.opt_integer("macs", minimum=0),
             flops=f.opt_integer("flops", minimum=0),
             bytes=f.opt_integer("bytes", minimum=0),
+            energy_j=f.opt_number("energy_j", minimum=0),
         )

@@ -85,6 +85,7 @@ def _layer_row(run_id: str, position: int, layer: LayerRecord) -> tuple[object, 
         layer.macs,
         layer.flops,
         layer.bytes,
+        layer.energy_j,
         strict_dumps(list(layer.source_layers)),
     )
 
@@ -98,6 +99,7 @@ LAYER_COLUMNS = (
     "macs",
     "flops",
     "bytes",
+    "energy_j",
     "source_layers",
 )
 

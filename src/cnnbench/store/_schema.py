@@ -76,6 +76,7 @@ CREATE TABLE layers (
     macs INTEGER,
     flops INTEGER,
     bytes INTEGER,
+    energy_j REAL,
     source_layers TEXT NOT NULL,
     PRIMARY KEY (run_id, position)
 );

@@ -208,7 +208,7 @@ class Store:
         if r.samples is not None:
             conn.execute("INSERT INTO samples VALUES (?, ?, 'ms', ?, ?)", (r.run_id, *r.samples))
         if r.layers:
-            conn.executemany("INSERT INTO layers VALUES (?,?,?,?,?,?,?,?,?,?,?)", r.layers)
+            conn.executemany("INSERT INTO layers VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", r.layers)
 
     # -- reading ---------------------------------------------------------------------------
     def _record(self, row_json: str, run_id: str, samples: bool) -> ResultRecord:

@@ -122,8 +122,12 @@ def analyse_runtime_model(runtime_model: Any) -> dict[str, Any]:
 
 def check_runtime_precision(requested: str, counts: dict[str, int]) -> None:
     """Refuse a runtime model whose compute nodes (``counts``: precision -> number of nodes)
-    do not run the requested precision."""
+    do not run the requested precision. A model with no compute node at all (a pooling or
+    activation layer alone, as a per-layer replay runs) passes for fp32, the precision the
+    engine was asked to keep; a reduced precision cannot be verified there and is refused."""
     seen = _describe_precisions(Counter(counts))
+    if not counts and requested == "fp32":
+        return
     if not counts:
         raise Unsupported(
             f"openvino: cannot verify precision {requested}: the runtime model shows no "
