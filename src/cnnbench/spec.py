@@ -16,7 +16,7 @@ from typing import Any
 
 from cnnbench.errors import BadInput
 
-MODES = ("latency", "throughput")
+MODES = ("latency", "throughput", "profile")  # profile: latency plus per-layer times
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 
 
@@ -162,9 +162,11 @@ class Target:
     streams: int = 1
     options: tuple[tuple[str, str], ...] = ()
     isa_strict: bool = False  # refuse any node above the ISA cap, not only compute kernels
+    name: str | None = None  # a study's named target (a label: not part of the identity)
 
     def __post_init__(self) -> None:
         _name(self.engine, "the engine")
+        _name(self.name, "the target name", optional=True)
         _name(self.device, "the device")
         _name(self.isa, "the ISA cap", optional=True)
         if not isinstance(self.isa_strict, bool):
@@ -319,6 +321,8 @@ class RunSpec:
             "target_rel_ci": b.target_rel_ci,
             "warmup_max_s": b.warmup_max_s,
         }
+        if self.target.name is not None:
+            d["target"] = self.target.name
         return d
 
     @classmethod
@@ -352,6 +356,7 @@ class RunSpec:
                 streams=d.get("streams", 1),
                 options=tuple(sorted(options.items())),
                 isa_strict=d.get("isa_strict", False),
+                name=d.get("target"),
             )
             return cls(
                 model=ModelRef(d["model"]),

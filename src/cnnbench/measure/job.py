@@ -25,7 +25,7 @@ from cnnbench.measure.probes.base import (
 )
 from cnnbench.results.effective import Effective
 from cnnbench.results.rounds import Warmup
-from cnnbench.results.sections import Cost
+from cnnbench.results.sections import Cost, LayerRecord
 from cnnbench.results.speed import Streams
 from cnnbench.results.worker import WorkerResult
 from cnnbench.spec import RunSpec
@@ -174,6 +174,11 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
             stop_reason, rel_half_width = timing.stop_reason, timing.rel_half_width
         effective = session.effective()
         output = session.to_numpy(session.run(inputs)) if reference is not None else None
+    layers: tuple[LayerRecord, ...] = ()
+    if spec.mode == "profile":  # after the unprofiled timing, outside the probe window
+        from cnnbench.measure.layers import PROFILE_CALLS, profile_layers
+
+        layers = profile_layers(session, inputs, instance, PROFILE_CALLS)
     agreement = None
     if reference is not None and output is not None:
         agreement = compare(reference, output, spec.target.precision)
@@ -190,4 +195,5 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
         engine_version=engine.version(),
         window_calls=len(samples),
         probes=(*unmade, *window.readings),
+        layers=layers,
     ).to_json()

@@ -18,11 +18,18 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from cnnbench.engines.base import EngineLayer
 from cnnbench.graph.cost import LayerCost, NetworkCost
 from cnnbench.graph.taxonomy import fused, layer_type_of
 from cnnbench.results.sections import LayerRecord
+
+if TYPE_CHECKING:
+    from cnnbench.engines.base import Session
+    from cnnbench.models.instance import ModelInstance
+
+PROFILE_CALLS = 10  # profiled calls of a spec in profile mode
 
 
 def module_path(onnx_node_name: str) -> str | None:
@@ -120,3 +127,19 @@ def by_type(layers: Sequence[LayerRecord]) -> dict[str, tuple[float, int | None]
             None if flops is None or add is None else flops + add,
         )
     return out
+
+
+def profile_layers(
+    session: Session, inputs: Any, instance: ModelInstance, calls: int
+) -> tuple[LayerRecord, ...]:
+    """A spec in ``profile`` mode: ``calls`` calls under the engine's own profiler, after the
+    unprofiled timing, normalised against the cost model of the ONNX file the engines run (the
+    layers stand without costs when the cost model fails)."""
+    from cnnbench.graph.cost import network_cost
+    from cnnbench.graph.source import source_onnx
+
+    try:
+        cost: NetworkCost | None = network_cost(source_onnx(instance).path)
+    except Exception:
+        cost = None
+    return normalise(session.profile(inputs, calls), cost)

@@ -149,6 +149,7 @@ SPEC_KEYS = frozenset(
         "probes",
         "budget",
         "isa_strict",
+        "target",
     )
 )
 
