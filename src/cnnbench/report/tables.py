@@ -61,7 +61,9 @@ def agreement_cell(rec: ResultRecord) -> str:
 
 def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Table:
     table = Table(title=escape(title) if title else None, header_style="bold")
-    for col, justify in (
+    named = any(r.spec.target.name for r in records)  # a study's named targets: a column
+    columns: list[tuple[str, str]] = [("target", "left")] if named else []
+    columns += [
         ("model", "left"),
         ("engine", "left"),
         ("mode", "left"),
@@ -79,8 +81,9 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
         ("speedup", "right"),
         ("agreement", "left"),
         ("notes", "left"),
-    ):
-        wide = col in ("model", "notes")
+    ]
+    for col, justify in columns:
+        wide = col in ("model", "notes", "target")
         table.add_column(
             col,
             justify=justify,  # type: ignore[arg-type]
@@ -99,6 +102,7 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
             rec.error if rec.status != "ok" else "; ".join(w.split(":")[0] for w in rec.warnings)
         )
         table.add_row(
+            *((escape(s.target.name or "-"),) if named else ()),
             escape(s.model.name),
             escape(s.target.engine + ("" if s.target.device == "cpu" else f"/{s.target.device}")),
             s.mode,
