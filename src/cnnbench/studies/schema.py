@@ -451,8 +451,13 @@ def parse_study(
             quick_parts["pattern_models"] = (
                 _patterns(qf["patterns"]) if qf["patterns"].value else ()
             )
-        if "targets" in qf:
-            quick_parts["targets"] = _targets(qf["targets"], library)
+        if "targets" in qf:  # a name may be one of the study's own targets
+            own = dict(library)
+            if isinstance(f["targets"].value, dict):
+                for key, value in f["targets"].value.items():
+                    if value is not None:
+                        own[str(key)] = (source, f["targets"].child(key))
+            quick_parts["targets"] = _targets(qf["targets"], own)
         if "metrics" in qf:
             quick_parts["metrics"] = _metrics(qf["metrics"])
     if not quick_parts["models"] and not quick_parts["pattern_models"]:
