@@ -66,7 +66,10 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "--option", type=text_arg, action="append", metavar="KEY=VALUE", help="engine option"
     )
     s.add_argument(
-        "--mode", type=text_arg, action="append", help="latency, throughput or both (repeatable)"
+        "--mode",
+        type=text_arg,
+        action="append",
+        help="latency, throughput or profile (latency + per-layer times; repeatable)",
     )
     s.add_argument(
         "--input-shape",
