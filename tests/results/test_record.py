@@ -179,6 +179,6 @@ def test_spec_keys_are_the_keys_a_spec_writes() -> None:
     from cnnbench.results.record import SPEC_KEYS
     from cnnbench.spec import ModelRef, RunSpec, Target
 
-    target = Target("e", isa="avx2", isa_strict=True)
+    target = Target("e", isa="avx2", isa_strict=True, name="big")
     spec = RunSpec(ModelRef("m"), (1,), 1, target, probes=("p",))
     assert frozenset(spec.to_dict()) == SPEC_KEYS
