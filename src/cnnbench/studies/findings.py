@@ -117,8 +117,9 @@ def more_flops_lower_latency(results: Sequence[StudyResult]) -> list[Finding]:
                     Finding(
                         "more-flops-lower-latency",
                         f"on {label}, {a.spec.model.name} ({fa / 1e9:.3g} GFLOP) takes "
-                        f"{_median(a):.3g} ms, {margin:.0%} less time than {b.spec.model.name} "
-                        f"({fb / 1e9:.3g} GFLOP, {_median(b):.3g} ms)",
+                        f"{_median(a):.3g} ms against {_median(b):.3g} ms for "
+                        f"{b.spec.model.name} ({fb / 1e9:.3g} GFLOP): {1 + margin:.2f}x as fast "
+                        "with more FLOPs",
                         {
                             "more_flops_model": a.spec.model.name,
                             "fewer_flops_model": b.spec.model.name,
