@@ -22,7 +22,7 @@ targets:
   one: {cores: 1, threads: 1}
   two: {cores: all, threads: 2}
 settings: {engines: [torch], budget_s: 0.05, min_samples: 3, rounds: 1, group_size: 1}
-metrics: [latency, layers, energy]
+metrics: [layers, energy]
 quick:
   targets: [one]
   metrics: [latency]
@@ -43,10 +43,10 @@ def test_study_resumes_by_default_and_fresh_measures_again(tmp_path: Path) -> No
     db = tmp_path / "cnnbench.db"
     assert main(["study", "tiny.yaml", "--json", "a.json"]) == 0
     first = _runs(db)
-    assert len(first) == 4  # 2 targets x (latency, layers)
+    assert len(first) == 2  # 2 targets x layers
     assert {r[3] for r in first} == {"one", "two"}  # records carry the target's name
     out = json.loads(Path("a.json").read_text())
-    assert out["summary"]["measured"] == 4 and out["summary"]["skipped"] == 0
+    assert out["summary"]["measured"] == 2 and out["summary"]["skipped"] == 0
     assert out["summary"]["unavailable"] == {"energy": out["summary"]["unavailable"]["energy"]}
     assert "issue 11" in out["summary"]["unavailable"]["energy"]
     assert "overhead-vs-threads" in {f["kind"] for f in out["findings"]}  # 1 and 2 threads
@@ -56,17 +56,17 @@ def test_study_resumes_by_default_and_fresh_measures_again(tmp_path: Path) -> No
     assert main(["study", "tiny.yaml", "--json", "b.json"]) == 0  # resumed: nothing to do
     assert _runs(db) == first
     again = json.loads(Path("b.json").read_text())["summary"]
-    assert again["measured"] == 0 and again["skipped"] == 4
+    assert again["measured"] == 0 and again["skipped"] == 2
 
     assert main(["study", "tiny.yaml", "--quick", "--fresh", "--json", "c.json"]) == 0
     rows = _runs(db)
-    assert len(rows) == 5 and rows[:4] == first  # one more: the quick variant's only point
+    assert len(rows) == 3 and rows[:2] == first  # one more: the quick variant's only point
 
 
 def test_a_failing_configuration_is_recorded_and_the_study_goes_on(tmp_path: Path) -> None:
     # int8 is refused by the torch engine: recorded unsupported; fp32 measured; exit 1.
     text = STUDY.replace("two: {cores: all, threads: 2}", "two: {cores: all, precision: int8}")
-    (tmp_path / "s.yaml").write_text(text.replace("[latency, layers, energy]", "[latency]"))
+    (tmp_path / "s.yaml").write_text(text.replace("[layers, energy]", "[latency]"))
     assert main(["study", "s.yaml", "--json", "out.json"]) == 1
     statuses = sorted((r[3], r[2]) for r in _runs(tmp_path / "cnnbench.db"))
     assert statuses == [("one", "ok"), ("two", "unsupported")]
@@ -76,7 +76,7 @@ def test_a_failing_configuration_is_recorded_and_the_study_goes_on(tmp_path: Pat
 
 def test_kill_9_of_the_parent_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     text = STUDY.replace("[tinynet]", "[tinynet, 'pattern/standard?depth=2&width=8&input=32']")
-    (tmp_path / "tiny.yaml").write_text(text.replace("[latency, layers, energy]", "[latency]"))
+    (tmp_path / "tiny.yaml").write_text(text.replace("[layers, energy]", "[latency]"))
     db = tmp_path / "cnnbench.db"
     cmd = [sys.executable, "-m", "cnnbench", "study", "tiny.yaml"]
     log = (tmp_path / "study.log").open("w")
