@@ -31,8 +31,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cnnbench.errors import BadInput
 from cnnbench.spec import (
     BATCH,
@@ -152,6 +150,12 @@ def read_yaml(path: Path, what: str = "study") -> Any:
         raise BadInput(f"{what} file {path}: not UTF-8 text") from None
     except OSError as exc:
         raise BadInput(f"{what} file {path}: {exc.strerror or exc}") from None
+    try:
+        import yaml
+    except ImportError:
+        raise BadInput(
+            "reading study files needs PyYAML: pip install 'cnnbench[studies]'"
+        ) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
