@@ -33,6 +33,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "results": ("measure", "store", "execute", "studies", "predict", "report", "cli"),
     "store": ("measure", "execute", "studies", "predict", "report", "cli"),
     "execute": ("studies", "predict", "report", "cli"),
+    "studies": ("predict", "report", "cli"),
     "report": ("execute", "cli"),
 }
 TIMING_ROOMS = ("measure", "system")  # the only rooms that read a clock to measure

@@ -170,9 +170,11 @@ class Target:
     streams: int = 1
     options: tuple[tuple[str, str], ...] = ()
     isa_strict: bool = False  # refuse any node above the ISA cap, not only compute kernels
+    name: str | None = None  # a study's named target (a label: not part of the identity)
 
     def __post_init__(self) -> None:
         _name(self.engine, "the engine")
+        _name(self.name, "the target name", optional=True)
         _name(self.device, "the device")
         _name(self.isa, "the ISA cap", optional=True)
         if not isinstance(self.isa_strict, bool):
@@ -340,6 +342,8 @@ class RunSpec:
             d["budget"]["profile_calls"] = b.profile_calls
         if self.loadgen is not None:  # with the run's length, which the identity leaves out
             d["loadgen"] = self.loadgen.to_dict()
+        if self.target.name is not None:
+            d["target"] = self.target.name
         return d
 
     @classmethod
@@ -373,6 +377,7 @@ class RunSpec:
                 streams=d.get("streams", 1),
                 options=tuple(sorted(options.items())),
                 isa_strict=d.get("isa_strict", False),
+                name=d.get("target"),
             )
             loadgen = None
             if d.get("loadgen") is not None:

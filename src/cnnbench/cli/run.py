@@ -71,7 +71,8 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "--mode",
         type=text_arg,
         action="append",
-        help="latency, throughput, profile (latency, then per-layer times), or several",
+        help="latency, throughput, profile (latency, then the engine's per-layer profile), "
+        "replay (latency, then every distinct layer timed alone); repeatable",
     )
     s.add_argument(
         "--input-shape",

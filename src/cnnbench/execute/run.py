@@ -98,6 +98,8 @@ def execute(
             n_rounds = rounds or (DEFAULT_COMPARISON_ROUNDS if len(group) > 1 else 1)
             if group[0].mode == "loadgen":
                 n_rounds = 1  # one LoadGen run per spec: its verdict covers the whole run
+            if group[0].mode in ("profile", "replay"):
+                n_rounds = 1  # one profiled worker per spec (a record keeps one round's layers)
             done = measure_latency_group(
                 group, env, runner, rounds=n_rounds, timeout_s=timeout_s, progress=progress
             )

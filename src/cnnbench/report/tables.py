@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from rich.console import JustifyMethod
 from rich.markup import escape
 from rich.table import Table
 
@@ -73,7 +74,9 @@ def energy_cell(rec: ResultRecord) -> str:
 def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Table:
     table = Table(title=escape(title) if title else None, header_style="bold")
     energy = any(r.energy.reason != NOT_REQUESTED_ENERGY for r in records)
-    for col, justify in (
+    named = any(r.spec.target.name for r in records)  # a study's named targets: a column
+    columns: list[tuple[str, JustifyMethod]] = [("target", "left")] if named else []
+    columns += [
         ("model", "left"),
         ("engine", "left"),
         ("mode", "left"),
@@ -92,8 +95,9 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
         ("agreement", "left"),
         *((("energy/inf", "right"),) if energy else ()),
         ("notes", "left"),
-    ):
-        wide = col in ("model", "notes")
+    ]
+    for col, justify in columns:
+        wide = col in ("model", "notes", "target")
         table.add_column(
             col,
             justify=justify,
@@ -114,6 +118,7 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
         if rec.loadgen is not None:  # LoadGen's verdict first
             notes = f"{rec.loadgen.verdict}; {notes}" if notes else rec.loadgen.verdict
         table.add_row(
+            *((escape(s.target.name or "-"),) if named else ()),
             escape(s.model.name),
             escape(s.target.engine + ("" if s.target.device == "cpu" else f"/{s.target.device}")),
             s.loadgen.scenario if s.loadgen is not None else s.mode,
