@@ -85,3 +85,10 @@ def spawn_and_crash(payload: dict[str, Any]) -> dict[str, Any]:
         fh.write(str(child.pid))
     os.kill(os.getpid(), signal.SIGSEGV)
     return {}
+
+
+def import_time_state(payload: dict[str, Any]) -> dict[str, Any]:
+    """What ``preload_probe`` saw when it was imported (in the template, before the fork)."""
+    import preload_probe
+
+    return {"seen": preload_probe.SEEN, "pid": os.getpid(), "importer": preload_probe.PID}

@@ -8,13 +8,17 @@ from the graph cost model of the very ONNX file the ONNX engines run, outside th
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cnnbench.errors import Unsupported
+from cnnbench._fs import atomic_write
+from cnnbench.errors import BadInput, Unsupported
 from cnnbench.graph.export import SEED
 from cnnbench.measure.agreement import compare
 from cnnbench.measure.probes.base import (
@@ -41,21 +45,46 @@ COST_REASON_LIMIT = 500
 STREAMS_METHOD = "requests in flight (engine's infer queue: its asynchronous API or threads)"
 
 
+def _cost_cache_path(onnx: Path) -> Path:
+    """Where the cost of one ONNX file is kept: keyed by its path, size and modification time
+    (an export's name is already a content hash) and the cost model's format."""
+    from cnnbench.graph.export import cache_dir
+    from cnnbench.graph.summary import SUMMARY_FORMAT
+
+    st = onnx.stat()
+    key = json.dumps([str(onnx.resolve()), st.st_size, st.st_mtime_ns, SUMMARY_FORMAT, COST_SOURCE])
+    return cache_dir().parent / "cost" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+
+
 def worker_cost(instance: ModelInstance) -> Cost:
     """Per-image cost from the graph cost model of the ONNX file the ONNX engines run.
 
     That file is the cached export of the instance's module (made here if no engine made it
-    yet), or the user's own .onnx file, costed directly. Any failure gives a cost with source
-    ``none`` and the reason; the measurement goes on.
+    yet), or the user's own .onnx file, costed directly. The cost of a file is computed once
+    and kept beside the exports (a sweep's later configurations of the same model read it).
+    Any failure gives a cost with source ``none`` and the reason; the measurement goes on.
     """
-    from cnnbench.graph.cost import network_cost
     from cnnbench.graph.source import source_onnx
 
     try:
-        cost = network_cost(source_onnx(instance).path)
+        onnx = source_onnx(instance).path
+        cache = _cost_cache_path(onnx)
+        with contextlib.suppress(OSError, ValueError, BadInput):
+            return Cost.from_json(json.loads(cache.read_text()))  # a damaged file: recomputed
+        cost = _network_cost(onnx)
     except Exception as exc:
         reason = f"cost model failed: {type(exc).__name__}: {exc}"
         return Cost.none(reason[:COST_REASON_LIMIT])
+    if cost.available:
+        with contextlib.suppress(OSError):
+            atomic_write(cache, json.dumps(cost.to_json()))
+    return cost
+
+
+def _network_cost(onnx: Path) -> Cost:
+    from cnnbench.graph.cost import network_cost
+
+    cost = network_cost(onnx)
     if any(not isinstance(d, int) or d < 1 for d in cost.input_shape):
         return Cost.none("the ONNX graph has symbolic dimensions")
     per = cost.batch

@@ -7,11 +7,14 @@ before any engine loads (:mod:`cnnbench.measure.isolation`); the spec's launcher
 
 from __future__ import annotations
 
-from cnnbench.measure.isolation import WorkerOutcome, run_worker
+from cnnbench.measure.forkserver import TemplatePool
+from cnnbench.measure.isolation import WarmStart, WorkerOutcome, run_worker
 from cnnbench.measure.probes.base import LauncherProbe, get_probe
 from cnnbench.spec import RunSpec
 
 MEASURE_ENTRY = "cnnbench.measure.job:run_measurement"
+# What a measurement imports before its engine loads: a template imports it once (forkserver).
+MEASURE_PRELOAD = ("cnnbench.measure.job", "torch")
 BASE_TIMEOUT_S = 180.0  # model build, export and engine compilation of a large network
 BUDGET_FACTOR = 4  # warm-up (up to a quarter of the budget or more), budget, agreement, margin
 
@@ -37,9 +40,17 @@ def launcher_probes(spec: RunSpec) -> list[LauncherProbe]:
     return out
 
 
-def run_spec(spec: RunSpec, timeout_s: float | None = None, *, cost: bool = True) -> WorkerOutcome:
+def run_spec(
+    spec: RunSpec,
+    timeout_s: float | None = None,
+    *,
+    cost: bool = True,
+    warm: bool = True,
+    pool: TemplatePool | None = None,
+) -> WorkerOutcome:
     """Measure ``spec`` in a fresh worker and classify how it ended; without ``cost`` the
-    worker skips the cost model (and, on torch, the export it needs)."""
+    worker skips the cost model (and, on torch, the export it needs). With ``warm`` the worker
+    is forked from a pre-imported template of its environment when one can serve it."""
     t = spec.target
     return run_worker(
         MEASURE_ENTRY,
@@ -49,4 +60,6 @@ def run_spec(spec: RunSpec, timeout_s: float | None = None, *, cost: bool = True
         cores=t.cores,
         isa=t.isa,
         launchers=launcher_probes(spec),
+        warm=WarmStart(MEASURE_PRELOAD, t.engine) if warm else None,
+        pool=pool,
     )
