@@ -10,6 +10,7 @@ import pytest
 
 from cnnbench.measure import forkserver
 from cnnbench.measure.isolation import WarmStart, run_worker
+from cnnbench.measure.launch import MEASURE_PRELOAD
 
 PROBE = WarmStart(("preload_probe",))
 
@@ -137,7 +138,7 @@ def test_torch_imported_in_the_template_still_runs_under_the_isa_cap() -> None:
         {"isa": "avx2"},
         timeout_s=120,
         isa="avx2",
-        warm=WarmStart(("cnnbench.measure.job", "torch"), "torch"),
+        warm=WarmStart(MEASURE_PRELOAD),
     )
     assert out.status == "ok", out.error
     assert out.start == "template"
@@ -152,3 +153,19 @@ def test_no_template_survives_its_pool(pool: forkserver.TemplatePool) -> None:
     assert Path(f"/proc/{template}").exists()
     pool.close()
     assert _dead(template)
+
+
+def test_a_measurement_records_which_start_it_had() -> None:
+    from cnnbench.execute.executors.local import LocalExecutor
+    from cnnbench.execute.sweep import measure_latency_group
+    from cnnbench.results.record import ResultRecord
+    from records import quick_spec, this_machine
+
+    with LocalExecutor() as warm, LocalExecutor(warm=False) as cold:
+        (w,) = measure_latency_group([quick_spec(threads=1)], this_machine(), warm)
+        (c,) = measure_latency_group([quick_spec(threads=1)], this_machine(), cold)
+    assert w.status == c.status == "ok"
+    assert [r.worker_start for r in w.timing.rounds] == ["template"]
+    assert [r.worker_start for r in c.timing.rounds] == ["cold"]
+    again = ResultRecord.from_json(w.to_json())
+    assert again.timing.rounds[0].worker_start == "template"

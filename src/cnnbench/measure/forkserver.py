@@ -4,8 +4,8 @@ A cold worker spends most of its life importing (``import torch`` alone is 1.4 s
 machine) before its timed window starts. A *template* is a process started exactly as a cold
 worker would be: the same interpreter, environment (thread counts, ISA caps, everything else),
 working folder and CPU affinity, the affinity applied before anything is imported. It imports
-the modules a measurement imports before its engine loads (numpy, torch, the job module and the
-engine's module: the engine itself is never created there), then forks one fresh child per
+the modules every measurement imports before its engine loads (numpy, torch, the job module and
+cnnbench's engine modules: no engine is created there), then forks one fresh child per
 configuration and waits. The child becomes a worker like any other: its own session and process
 group, a parent-death signal, stdin from /dev/null, stdout and stderr to its own files; it runs
 :func:`cnnbench.measure.worker.main` and exits. Only the imports are shared.
@@ -13,23 +13,28 @@ group, a parent-death signal, stdin from /dev/null, stdout and stderr to its own
 Keeping the template honest:
 
 * **one template per environment signature** (interpreter, working folder, the whole
-  environment, CPU affinity, preloaded modules, engine): whatever a library reads at import time
+  environment, CPU affinity, preloaded modules): whatever a library reads at import time
   (``OMP_NUM_THREADS`` read by libgomp as it loads, ``ATEN_CPU_CAPABILITY``, ``ONEDNN_MAX_CPU_ISA``,
   ``OV_CPU_MAX_ISA``, the affinity mask that sets libgomp's default thread count) it reads with the
   very values a cold worker would have, so no cap is ever applied after an import;
 * **fork safety is checked, not assumed**: after its imports the template forks once and counts
   its own threads; a library whose threads survive a fork (so that a child could inherit a lock
   held by a thread that does not exist there) makes the template refuse to serve, and those
-  configurations start cold. (numpy's OpenBLAS pool passes: it shuts down around ``fork``.)
+  configurations start cold. numpy's OpenBLAS pool passes (it shuts down around ``fork``);
+  ``import onnxruntime`` and ``import openvino`` each leave a thread running, which is why the
+  engines' own runtimes are imported by the child, as a cold worker imports them;
+* what forked workers of one template share beyond a cold start: its address-space layout
+  (ASLR is drawn once per template), Python's hash seed and the modules' random state (a
+  measurement seeds what it uses);
 * a template that cannot start, refuses, or dies is replaced by a cold start of the same worker,
   and the outcome says which path ran (``WorkerOutcome.start``), as the record does
   (``timing.worker_start``).
 
 Lifetime: a template dies with its parent (parent-death signal, and its own session so that no
 terminal signal reaches it), exits after :data:`IDLE_S` seconds without a request, and at most
-:data:`MAX_TEMPLATES` live at once (the least recently used goes first). A template is idle
-(blocked on a read) while its child measures. Set ``CNNBENCH_WORKER_START=cold`` to turn
-templates off.
+:data:`MAX_TEMPLATES` live at once, fewer when memory runs short (the least recently used goes
+first). A template is idle (blocked on a read) while its child measures. Set
+``CNNBENCH_WORKER_START=cold`` to turn templates off.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ import tempfile
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cnnbench.measure.isolation import die_with_parent, set_parent_death_signal
@@ -54,7 +60,8 @@ START_ENV = "CNNBENCH_WORKER_START"  # "cold" turns templates off
 READY_TIMEOUT_S = 180.0  # imports of a template (a cold worker's, once)
 REPLY_TIMEOUT_S = 30.0  # a fork and its reply
 EXIT_REPLY_S = 30.0  # the exit status after the parent killed a timed-out child
-MAX_TEMPLATES = 4  # about 200-300 MB each
+MAX_TEMPLATES = 8  # about 200-300 MB each; a study's engines x thread counts fit
+MIN_AVAILABLE_BYTES = 2 << 30  # below this much free memory, the oldest template goes first
 IDLE_S = 60.0  # a template with no request for this long exits
 
 
@@ -71,17 +78,12 @@ class Signature:
     env: tuple[tuple[str, str], ...]
     cores: tuple[int, ...] | None
     preload: tuple[str, ...]
-    engine: str | None
 
     @classmethod
     def of(
-        cls,
-        env: dict[str, str],
-        cores: tuple[int, ...] | None,
-        preload: tuple[str, ...],
-        engine: str | None,
+        cls, env: dict[str, str], cores: tuple[int, ...] | None, preload: tuple[str, ...]
     ) -> Signature:
-        return cls(sys.executable, os.getcwd(), tuple(sorted(env.items())), cores, preload, engine)
+        return cls(sys.executable, os.getcwd(), tuple(sorted(env.items())), cores, preload)
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,6 @@ class Template:
         config = {
             "cores": list(sig.cores) if sig.cores else None,
             "preload": list(sig.preload),
-            "engine": sig.engine,
             "idle_s": idle_s,
         }
         self.proc = subprocess.Popen(
@@ -223,7 +224,9 @@ class TemplatePool:
             template.close()
             template = None
         if template is None:
-            while len(self._live) >= self.max_templates:
+            while self._live and (
+                len(self._live) >= self.max_templates or _available_bytes() < MIN_AVAILABLE_BYTES
+            ):
                 self._live.popitem(last=False)[1].close()
             try:
                 template = Template(sig, self.idle_s)
@@ -248,6 +251,15 @@ def default_pool() -> TemplatePool:
         _POOL = TemplatePool()
         atexit.register(_POOL.close)
     return _POOL
+
+
+def _available_bytes() -> float:
+    """MemAvailable from /proc/meminfo (infinite where it cannot be read)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return float(line.split()[1]) * 1024
+    return float("inf")
 
 
 def _killpg(pid: int) -> None:
@@ -277,10 +289,6 @@ def _serve(config: dict[str, Any]) -> int:
 
     for name in config.get("preload", []):
         importlib.import_module(name)
-    if config.get("engine"):
-        from cnnbench.engines import get_engine
-
-        get_engine(config["engine"])  # the engine's module, not the engine
     probe = os.fork()  # do the imports leave threads that a fork would not take along?
     if probe == 0:
         os._exit(0)

@@ -106,11 +106,9 @@ def _signal_name(num: int) -> str:
 
 @dataclass(frozen=True)
 class WarmStart:
-    """What a template must import before it forks this worker (see
-    :mod:`cnnbench.measure.forkserver`): modules, and the engine whose module to import."""
+    """What a template imports before it forks this worker (:mod:`cnnbench.measure.forkserver`)."""
 
     preload: tuple[str, ...] = ()
-    engine: str | None = None
 
 
 def run_worker(
@@ -199,7 +197,7 @@ def _run_forked(
         return None, f"cold ({forkserver.START_ENV}=cold)"
     if launchers:
         return None, "cold (a launcher probe wraps the worker process)"
-    sig = forkserver.Signature.of(env, cores, warm.preload, warm.engine)
+    sig = forkserver.Signature.of(env, cores, warm.preload)
     request = {k: str(v) for k, v in paths.items()}
     try:
         run = (pool or forkserver.default_pool()).run(sig, request, timeout_s)

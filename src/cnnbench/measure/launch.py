@@ -13,8 +13,9 @@ from cnnbench.measure.probes.base import LauncherProbe, get_probe
 from cnnbench.spec import RunSpec
 
 MEASURE_ENTRY = "cnnbench.measure.job:run_measurement"
-# What a measurement imports before its engine loads: a template imports it once (forkserver).
-MEASURE_PRELOAD = ("cnnbench.measure.job", "torch")
+# What every measurement imports before its engine loads: a template imports it once
+# (forkserver). Not the engines' runtimes: onnxruntime and openvino leave threads on import.
+MEASURE_PRELOAD = ("cnnbench.measure.job", "torch", "cnnbench.engines")
 BASE_TIMEOUT_S = 180.0  # model build, export and engine compilation of a large network
 BUDGET_FACTOR = 4  # warm-up (up to a quarter of the budget or more), budget, agreement, margin
 
@@ -60,6 +61,6 @@ def run_spec(
         cores=t.cores,
         isa=t.isa,
         launchers=launcher_probes(spec),
-        warm=WarmStart(MEASURE_PRELOAD, t.engine) if warm else None,
+        warm=WarmStart(MEASURE_PRELOAD) if warm else None,
         pool=pool,
     )
