@@ -183,10 +183,11 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
     window = probe_window(probes)
     streams = None
     with session.context():
-        if spec.target.streams > 1:
-            timed = time_streams(
-                session, inputs, spec.target.streams, spec.batch, spec.budget, window=window
-            )
+        # Requests in flight: the target's streams unless the payload asks for more (the tuner
+        # keeps 2 requests per OpenVINO stream in flight, say).
+        requests = int(payload.get("requests") or spec.target.streams)
+        if requests > 1:
+            timed = time_streams(session, inputs, requests, spec.batch, spec.budget, window=window)
             samples, warm = timed.latencies_ns, timed.warmup
             stop_reason = "max_samples" if timed.completed >= spec.budget.max_samples else "budget"
             rel_half_width = None  # computed from the merged samples by the parent

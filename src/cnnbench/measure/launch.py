@@ -48,14 +48,18 @@ def run_spec(
     cost: bool = True,
     warm: bool = True,
     pool: TemplatePool | None = None,
+    requests: int | None = None,
+    agreement: bool = True,
 ) -> WorkerOutcome:
     """Measure ``spec`` in a fresh worker and classify how it ended; without ``cost`` the
     worker skips the cost model (and, on torch, the export it needs). With ``warm`` the worker
-    is forked from a pre-imported template of its environment when one can serve it."""
+    is forked from a pre-imported template of its environment when one can serve it.
+    ``requests`` keeps that many requests in flight (default: the target's streams); without
+    ``agreement`` the worker skips the torch reference run."""
     t = spec.target
     return run_worker(
         MEASURE_ENTRY,
-        {"spec": spec.to_dict(), "cost": cost},
+        {"spec": spec.to_dict(), "cost": cost, "requests": requests, "agreement": agreement},
         timeout_s=timeout_s or default_timeout_s(spec),
         threads=t.threads,
         cores=t.cores,
