@@ -58,8 +58,8 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     s.add_argument(
         "--finalists",
         type=int_in(FINALISTS),
-        default=2,
-        help="points measured with the full budget (default 2)",
+        default=3,
+        help="points measured with the full budget (default 3)",
     )
     s.add_argument("--input-shape", type=text_arg, help="per-sample input shape, e.g. 3x32x32")
     s.add_argument(

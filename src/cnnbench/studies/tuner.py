@@ -196,7 +196,7 @@ def tune(
     min_budget_s: float = 0.25,
     full_budget_s: float = 2.0,
     eta: int = 3,
-    finalists: int = 2,
+    finalists: int = 3,
     progress: Callable[[str], None] | None = None,
 ) -> Tuning:
     """Successive halving over ``points``, then the finalists with the full budget."""
@@ -264,9 +264,11 @@ def engine_measure(
             cores=cores,
             options=options,
         )
-        spec = RunSpec(
-            ModelRef(model), input_shape, point.batch, target, "latency", Budget(seconds=budget_s)
-        )
+        # A short round ranks points; its warm-up is capped to its own scale (the full budget
+        # keeps the usual warm-up limit).
+        warmup_s = min(max(0.5, budget_s / 4), max(0.05, budget_s / 2))
+        budget = Budget(seconds=budget_s, warmup_max_s=warmup_s)
+        spec = RunSpec(ModelRef(model), input_shape, point.batch, target, "latency", budget)
         outcome = run_spec(
             spec, timeout_s, cost=False, agreement=False, pool=pool, requests=point.requests
         )
