@@ -130,3 +130,10 @@ def numpy_net(payload: dict[str, Any]) -> dict[str, Any]:
     for _ in range(int(payload["calls"])):
         infer()
     return {"calls": payload["calls"]}
+
+
+def import_time_state(payload: dict[str, Any]) -> dict[str, Any]:
+    """What ``preload_probe`` saw when it was imported (in the template, before the fork)."""
+    import preload_probe
+
+    return {"seen": preload_probe.SEEN, "pid": os.getpid(), "importer": preload_probe.PID}

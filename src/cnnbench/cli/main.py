@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from cnnbench import __version__
-from cnnbench.cli import engines, info, models, profile, report, results, run, study
+from cnnbench.cli import engines, info, models, profile, report, results, run, study, tune
 from cnnbench.cli._common import Parser, check_outputs, err, shown, text_arg
 from cnnbench.errors import BadInput, CnnbenchError
 
@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_parser(sub, db, js)
     report.add_parser(sub, [db])
     study.add_parser(sub, [db, js])
+    tune.add_parser(sub, [js])
     return p
 
 

@@ -87,7 +87,26 @@ def execute(
         for skip in skipped:
             if on_skip:
                 on_skip(skip)
+    own = executor is None
     runner = executor if executor is not None else LocalExecutor()
+    try:
+        records = _execute_groups(todo, store, env, runner, rounds, timeout_s, on_done, progress)
+    finally:
+        if own:
+            runner.close()
+    return Execution(tuple(records), tuple(skipped))
+
+
+def _execute_groups(
+    todo: Sequence[RunSpec],
+    store: Store,
+    env: Environment,
+    runner: Executor,
+    rounds: int | None,
+    timeout_s: float | None,
+    on_done: Callable[[ResultRecord], None] | None,
+    progress: Callable[[str], None] | None,
+) -> list[ResultRecord]:
     records: list[ResultRecord] = []
     for group in group_for_comparison(todo):
         if group[0].mode == "throughput":
@@ -110,4 +129,4 @@ def execute(
             records.append(rec)
             if on_done:
                 on_done(rec)
-    return Execution(tuple(records), tuple(skipped))
+    return records

@@ -8,8 +8,9 @@ job starting, thermal throttling) then spreads over all engines instead of favou
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from cnnbench.execute.executors.base import Executor, WorkerTask, run_all
@@ -50,6 +51,28 @@ def measure_latency_group(
     progress: Progress | None = None,
 ) -> list[ResultRecord]:
     """Latency of each spec, the specs interleaved over ``rounds`` rounds."""
+    with _runner(executor) as runner:
+        return _latency_group(specs, env, runner, rounds, timeout_s, progress)
+
+
+@contextlib.contextmanager
+def _runner(executor: Executor | None) -> Iterator[Executor]:
+    """The given executor, or a local one of our own, closed when we are done with it."""
+    if executor is not None:
+        yield executor
+        return
+    with LocalExecutor() as own:
+        yield own
+
+
+def _latency_group(
+    specs: Sequence[RunSpec],
+    env: Environment,
+    runner: Executor,
+    rounds: int,
+    timeout_s: float | None,
+    progress: Progress | None,
+) -> list[ResultRecord]:
     outcomes: list[list[WorkerOutcome]] = [[] for _ in specs]
     for r in range(rounds):
         live = [i for i, o in enumerate(outcomes) if not o or o[-1].status == "ok"]
@@ -63,7 +86,7 @@ def measure_latency_group(
             )
             for i in live
         ]
-        done = run_all(executor or LocalExecutor(), tasks, _announce(progress))
+        done = run_all(runner, tasks, _announce(progress))
         for i, outcome in zip(live, done, strict=True):
             outcomes[i].append(outcome)
     return [
@@ -151,6 +174,17 @@ def measure_throughput_group(
     batched call. A spec's sweep stops when images/s has not grown by 3 % for two batches, or a
     batch fails (out of memory, say). ``spec.batch`` is the largest batch allowed.
     """
+    with _runner(executor) as runner:
+        return _throughput_group(specs, env, runner, timeout_s, progress)
+
+
+def _throughput_group(
+    specs: Sequence[RunSpec],
+    env: Environment,
+    runner: Executor,
+    timeout_s: float | None,
+    progress: Progress | None,
+) -> list[ResultRecord]:
     sweeps = [_Sweep(spec, []) for spec in specs]
     for b in batch_ladder(max(s.batch for s in specs)):
         live = [sw for sw in sweeps if sw.stop is None and b <= sw.spec.batch]
@@ -166,7 +200,7 @@ def measure_throughput_group(
         for sw, point, outcome in zip(
             live,
             points,
-            run_all(executor or LocalExecutor(), tasks, _announce(progress)),
+            run_all(runner, tasks, _announce(progress)),
             strict=True,
         ):
             sw.add(merge_outcomes(point, [outcome], env))

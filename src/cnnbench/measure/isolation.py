@@ -9,6 +9,11 @@ A launcher prefix puts a tool in front of the worker (``valgrind --tool=cachegri
 stat``): each :class:`~cnnbench.measure.probes.base.LauncherProbe` given to :func:`run_worker`
 gets its own output folder, adds its prefix (the first probe outermost) and reads its folder once
 the worker has ended; its reading comes back in :attr:`WorkerOutcome.probe_readings`.
+
+With a :class:`WarmStart` the worker is forked from a template that already imported torch and
+the engine's module under the same environment and affinity (:mod:`cnnbench.measure.forkserver`),
+which saves the imports, not the isolation: it is still a fresh process per configuration, with
+its own process group, killed as a group, dying with the parent, classified the same way.
 """
 
 from __future__ import annotations
@@ -26,10 +31,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnbench.measure.probes.base import LauncherProbe, ProbeReading
 from cnnbench.system.isa import cap_env
+
+if TYPE_CHECKING:
+    from cnnbench.measure.forkserver import TemplatePool
 
 SCRATCH_PREFIX = "cnnbench-worker-"  # then the parent's pid: stale folders can be told apart
 THREAD_VARS = (
@@ -60,6 +68,7 @@ class WorkerOutcome:
     stderr_tail: str
     started_s: float = 0.0  # wall-clock time (time.time()) at which the child was started
     probe_readings: tuple[ProbeReading, ...] = ()  # from launcher probes, in their order
+    start: str = "cold"  # "template" (forked, see measure.forkserver) or "cold (why)"
 
 
 def worker_env(
@@ -95,6 +104,13 @@ def _signal_name(num: int) -> str:
         return f"signal {num}"
 
 
+@dataclass(frozen=True)
+class WarmStart:
+    """What a template imports before it forks this worker (:mod:`cnnbench.measure.forkserver`)."""
+
+    preload: tuple[str, ...] = ()
+
+
 def run_worker(
     entry: str,
     payload: dict[str, Any],
@@ -105,8 +121,17 @@ def run_worker(
     isa: str | None = None,
     env_extra: dict[str, str] | None = None,
     launchers: Sequence[LauncherProbe] = (),
+    warm: WarmStart | None = None,
+    pool: TemplatePool | None = None,
 ) -> WorkerOutcome:
-    """Run ``entry(payload)`` in ``python -m cnnbench.measure.worker`` and classify its end."""
+    """Run ``entry(payload)`` in a fresh worker and classify its end.
+
+    The worker is ``python -m cnnbench.measure.worker`` (a cold start), or, with ``warm``, a
+    child forked from a template that imported ``warm.preload`` under the very same
+    environment and affinity; a worker wrapped by launcher probes always starts cold, and so
+    does one whose template is unavailable (``WorkerOutcome.start`` says which, and why).
+    ``pool`` holds the templates (default: one per parent process, closed at its exit).
+    """
     sweep_stale_scratch()
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as tmp:
         tmpdir = Path(tmp)
@@ -119,61 +144,100 @@ def run_worker(
             "parent_pid": os.getpid(),
         }
         job_path.write_text(json.dumps(job))
-        prefix: list[str] = []
+        env = worker_env(threads, isa, env_extra)
+        paths = {"job": job_path, "result": result_path, "stdout": out_path, "stderr": err_path}
+        ran, start = None, "cold"
+        if warm is not None:
+            ran, start = _run_forked(warm, pool, launchers, env, cores, paths, timeout_s)
         probe_dirs = []
-        env_extra = dict(env_extra or {})
-        for i, probe in enumerate(launchers):
-            probe_dir = tmpdir / f"probe-{i}-{probe.name}"
-            probe_dir.mkdir()
-            probe_dirs.append(probe_dir)
-            prefix += probe.launcher(probe_dir)
-            env_extra.update(probe.env(probe_dir))
-        cmd = [
-            *prefix,
-            sys.executable,
-            "-m",
-            "cnnbench.measure.worker",
-            str(job_path),
-            str(result_path),
-        ]
-        start = time.perf_counter()
-        started_s = time.time()
-        timed_out = False
-        with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                env=worker_env(threads, isa, env_extra),
-                start_new_session=True,
-                preexec_fn=_die_with_parent(os.getpid()),
-            )
-            try:
-                proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            finally:
-                # Whatever happened (a timeout, a crash, Ctrl-C in the parent): nothing of the
-                # worker's process group outlives this call.
-                _kill_group(proc)
-        wall = time.perf_counter() - start
+        if ran is None:
+            prefix: list[str] = []
+            for i, probe in enumerate(launchers):
+                probe_dir = tmpdir / f"probe-{i}-{probe.name}"
+                probe_dir.mkdir()
+                probe_dirs.append(probe_dir)
+                prefix += probe.launcher(probe_dir)
+                env.update(probe.env(probe_dir))  # e.g. perf's control fifo for the worker
+            ran = _run_cold(prefix, env, paths, timeout_s)
+        rc, timed_out, wall, started_s = ran
         stderr_tail = _tail(err_path)
-        rc = proc.returncode
         readings = tuple(
             _collect(probe, probe_dir, rc, timed_out)
             for probe, probe_dir in zip(launchers, probe_dirs, strict=True)
         )
         if timed_out:
             error = f"no result within the {timeout_s:g} s timeout"
-            return WorkerOutcome("timeout", {}, error, rc, wall, stderr_tail, started_s, readings)
-        if result_path.exists():
+            out = WorkerOutcome("timeout", {}, error, rc, wall, stderr_tail, started_s, readings)
+        elif result_path.exists():
             result = json.loads(result_path.read_text())
             status = str(result.get("status", "failed"))
             error = result.get("error")
-            return WorkerOutcome(status, result, error, rc, wall, stderr_tail, started_s, readings)
-        death = _classify_death(rc, wall, stderr_tail)
-        return replace(death, started_s=started_s, probe_readings=readings)
+            out = WorkerOutcome(status, result, error, rc, wall, stderr_tail, started_s, readings)
+        else:
+            death = _classify_death(rc, wall, stderr_tail)
+            out = replace(death, started_s=started_s, probe_readings=readings)
+        return replace(out, start=start)
+
+
+_Ran = tuple[int | None, bool, float, float]  # returncode, timed out, wall s, started at (epoch s)
+
+
+def _run_forked(
+    warm: WarmStart,
+    pool: TemplatePool | None,
+    launchers: Sequence[LauncherProbe],
+    env: dict[str, str],
+    cores: tuple[int, ...] | None,
+    paths: dict[str, Path],
+    timeout_s: float,
+) -> tuple[_Ran | None, str]:
+    """The worker forked from a template, or None and why it must start cold."""
+    from cnnbench.measure import forkserver
+
+    if not forkserver.enabled():
+        return None, f"cold ({forkserver.START_ENV}=cold)"
+    if launchers:
+        return None, "cold (a launcher probe wraps the worker process)"
+    sig = forkserver.Signature.of(env, cores, warm.preload)
+    request = {k: str(v) for k, v in paths.items()}
+    try:
+        run = (pool or forkserver.default_pool()).run(sig, request, timeout_s)
+    except forkserver.TemplateUnavailable as exc:
+        return None, f"cold ({exc})"
+    if run.note is not None:  # the child died with its template: nothing to classify
+        err = paths["stderr"]
+        with open(err, "a") as fh:
+            fh.write(f"\ncnnbench: {run.note}\n")
+    return (run.returncode, run.timed_out, run.wall_s, run.started_s), "template"
+
+
+def _run_cold(
+    prefix: list[str], env: dict[str, str], paths: dict[str, Path], timeout_s: float
+) -> _Ran:
+    cmd = [*prefix, sys.executable, "-m", "cnnbench.measure.worker"]
+    cmd += [str(paths["job"]), str(paths["result"])]
+    start = time.perf_counter()
+    started_s = time.time()
+    timed_out = False
+    with open(paths["stdout"], "wb") as out, open(paths["stderr"], "wb") as err:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env=env,
+            start_new_session=True,
+            preexec_fn=die_with_parent(os.getpid()),
+        )
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            # Whatever happened (a timeout, a crash, Ctrl-C in the parent): nothing of the
+            # worker's process group outlives this call.
+            _kill_group(proc)
+    return proc.returncode, timed_out, time.perf_counter() - start, started_s
 
 
 def _collect(probe: LauncherProbe, out_dir: Path, rc: int | None, timed_out: bool) -> ProbeReading:
@@ -237,7 +301,7 @@ def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
         return False
 
 
-def _die_with_parent(parent_pid: int) -> Callable[[], None]:
+def die_with_parent(parent_pid: int) -> Callable[[], None]:
     """The child's first act after fork: die with the parent, even if it is already gone."""
 
     def preexec() -> None:

@@ -8,6 +8,9 @@ from the graph cost model of the very ONNX file the ONNX engines run, outside th
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import statistics
 import time
 from pathlib import Path
@@ -15,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cnnbench.errors import Unsupported
+from cnnbench._fs import atomic_write
+from cnnbench.errors import BadInput, Unsupported
 from cnnbench.graph.export import SEED
 from cnnbench.graph.source import FOLD_BN_KEY
 from cnnbench.measure.agreement import compare
@@ -60,12 +64,46 @@ def graph_cost(instance: ModelInstance) -> tuple[NetworkCost | None, str | None]
         return None, f"cost model failed: {type(exc).__name__}: {exc}"[:COST_REASON_LIMIT]
 
 
+def _cost_cache_path(onnx: Path) -> Path:
+    """Where the cost of one ONNX file is kept: keyed by its path, size and modification time
+    (an export's name is already a content hash) and the cost model's format."""
+    from cnnbench.graph.export import cache_dir
+    from cnnbench.graph.summary import SUMMARY_FORMAT
+
+    st = onnx.stat()
+    key = json.dumps([str(onnx.resolve()), st.st_size, st.st_mtime_ns, SUMMARY_FORMAT, COST_SOURCE])
+    return cache_dir().parent / "cost" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+
+
 def worker_cost(
     instance: ModelInstance, graph: tuple[NetworkCost | None, str | None] | None = None
 ) -> Cost:
-    """Per-image cost section from :func:`graph_cost`'s result (computed when not given). Any
-    failure gives a cost with source ``none`` and the reason; the measurement goes on."""
-    cost, reason = graph if graph is not None else graph_cost(instance)
+    """Per-image cost section of the ONNX file the engine runs (see :func:`graph_cost`).
+
+    The section of a file is computed once and kept beside the exports (a sweep's later
+    configurations of the same model read it); ``graph`` (a cost model already computed, as a
+    profile needs one) skips the cache. Any failure gives a cost with source ``none`` and the
+    reason; the measurement goes on.
+    """
+    from cnnbench.graph.source import source_onnx
+
+    try:
+        cache = _cost_cache_path(source_onnx(instance).path)
+    except Exception as exc:
+        return Cost.none(f"cost model failed: {type(exc).__name__}: {exc}"[:COST_REASON_LIMIT])
+    if graph is None:
+        with contextlib.suppress(OSError, ValueError, BadInput):
+            return Cost.from_json(json.loads(cache.read_text()))  # a damaged file: recomputed
+        graph = graph_cost(instance)
+    section = _cost_section(instance, graph)
+    if section.available:
+        with contextlib.suppress(OSError):
+            atomic_write(cache, json.dumps(section.to_json()))
+    return section
+
+
+def _cost_section(instance: ModelInstance, graph: tuple[NetworkCost | None, str | None]) -> Cost:
+    cost, reason = graph
     if cost is None:
         return Cost.none(reason or "cost model failed")
     if any(not isinstance(d, int) or d < 1 for d in cost.input_shape):
@@ -175,7 +213,7 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
     # Before prepare, for the same reason; the export it makes is the one ONNX engines load.
     t_cost = time.perf_counter()
     profiling = spec.mode in ("profile", "replay")
-    graph = graph_cost(instance) if payload.get("cost", True) or profiling else (None, None)
+    graph = graph_cost(instance) if profiling else None  # the layers need the whole cost model
     cost = worker_cost(instance, graph) if payload.get("cost", True) else Cost.none("not requested")
     cost_s = time.perf_counter() - t_cost
     session = engine.prepare(instance, spec.target)
@@ -189,16 +227,17 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
     streams = None
     loadgen: LoadgenResult | None = None
     with session.context():
+        # Requests in flight: the target's streams unless the payload asks for more (the tuner
+        # keeps 2 requests per OpenVINO stream in flight, say).
+        requests = int(payload.get("requests") or spec.target.streams)
         if spec.loadgen is not None:
             run = run_loadgen(
                 session, inputs, spec.loadgen, spec.batch, spec.target.streams, window=window
             )
             samples, warm, loadgen = run.samples_ns, run.warmup, run.result
             stop_reason, rel_half_width = "loadgen", None
-        elif spec.target.streams > 1:
-            timed = time_streams(
-                session, inputs, spec.target.streams, spec.batch, spec.budget, window=window
-            )
+        elif requests > 1:
+            timed = time_streams(session, inputs, requests, spec.batch, spec.budget, window=window)
             samples, warm = timed.latencies_ns, timed.warmup
             stop_reason = "max_samples" if timed.completed >= spec.budget.max_samples else "budget"
             rel_half_width = None  # computed from the merged samples by the parent
@@ -227,7 +266,7 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
             inputs,
             instance,
             probes=probes,
-            cost=graph[0],
+            cost=graph[0] if graph else None,
             end_to_end_ms=statistics.median(samples) / 1e6,
             folded_bn=folded_bn,
         )
@@ -237,7 +276,7 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
             inputs,
             calls=spec.budget.profile_calls,
             engine=spec.target.engine,
-            cost=graph[0],
+            cost=graph[0] if graph else None,
             end_to_end_ms=statistics.median(samples) / 1e6,
             folded_bn=folded_bn,
         )

@@ -10,11 +10,15 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from cnnbench.measure.isolation import WorkerOutcome, run_worker
+from cnnbench.measure.forkserver import TemplatePool
+from cnnbench.measure.isolation import WarmStart, WorkerOutcome, run_worker
 from cnnbench.measure.probes.base import LauncherProbe, ProbeReading, SideProbe, get_probe
 from cnnbench.spec import RunSpec
 
 MEASURE_ENTRY = "cnnbench.measure.job:run_measurement"
+# What every measurement imports before its engine loads: a template imports it once
+# (forkserver). Not the engines' runtimes: onnxruntime and openvino leave threads on import.
+MEASURE_PRELOAD = ("cnnbench.measure.job", "torch", "cnnbench.engines")
 BASE_TIMEOUT_S = 180.0  # model build, export and engine compilation of a large network
 BUDGET_FACTOR = 4  # warm-up (up to a quarter of the budget or more), budget, agreement, margin
 LOADGEN_FIND_PEAK_RUNS = 24  # runs of a FindPeakPerformance search: boundaries, then bisection
@@ -61,11 +65,23 @@ def side_probes(spec: RunSpec) -> list[SideProbe]:
     return out
 
 
-def run_spec(spec: RunSpec, timeout_s: float | None = None, *, cost: bool = True) -> WorkerOutcome:
+def run_spec(
+    spec: RunSpec,
+    timeout_s: float | None = None,
+    *,
+    cost: bool = True,
+    warm: bool = True,
+    pool: TemplatePool | None = None,
+    requests: int | None = None,
+    agreement: bool = True,
+) -> WorkerOutcome:
     """Measure ``spec`` in a fresh worker and classify how it ended; without ``cost`` the
-    worker skips the cost model (and, on torch, the export it needs). Side probes run after
-    a successful measurement, their readings added to the outcome's."""
-    outcome = _measure(spec, timeout_s, cost)
+    worker skips the cost model (and, on torch, the export it needs). With ``warm`` the worker
+    is forked from a pre-imported template of its environment when one can serve it.
+    ``requests`` keeps that many requests in flight (default: the target's streams); without
+    ``agreement`` the worker skips the torch reference run. Side probes run after a
+    successful measurement, their readings added to the outcome's."""
+    outcome = _measure(spec, timeout_s, cost, warm, pool, requests, agreement)
     sides = side_probes(spec)
     if not sides:
         return outcome
@@ -84,14 +100,24 @@ def run_spec(spec: RunSpec, timeout_s: float | None = None, *, cost: bool = True
     return replace(outcome, probe_readings=(*outcome.probe_readings, *readings))
 
 
-def _measure(spec: RunSpec, timeout_s: float | None, cost: bool) -> WorkerOutcome:
+def _measure(
+    spec: RunSpec,
+    timeout_s: float | None,
+    cost: bool,
+    warm: bool,
+    pool: TemplatePool | None,
+    requests: int | None,
+    agreement: bool,
+) -> WorkerOutcome:
     t = spec.target
     return run_worker(
         MEASURE_ENTRY,
-        {"spec": spec.to_dict(), "cost": cost},
+        {"spec": spec.to_dict(), "cost": cost, "requests": requests, "agreement": agreement},
         timeout_s=timeout_s or default_timeout_s(spec),
         threads=t.threads,
         cores=t.cores,
         isa=t.isa,
         launchers=launcher_probes(spec),
+        warm=WarmStart(MEASURE_PRELOAD) if warm else None,
+        pool=pool,
     )

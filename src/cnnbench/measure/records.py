@@ -58,6 +58,7 @@ def _round(outcome: WorkerOutcome, r: WorkerResult) -> RoundTiming:
         median_ms=statistics.median(samples) / 1e6 if samples else None,
         n=len(samples) if samples else None,
         streams=r.streams,
+        worker_start=outcome.start,
     )
 
 

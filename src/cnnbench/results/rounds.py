@@ -23,6 +23,7 @@ ROUND_KEYS = (
     "median_ms",
     "n",
     "streams",
+    "worker_start",
 )
 
 
@@ -57,6 +58,7 @@ class RoundTiming:
     median_ms: float | None = None
     n: int | None = None
     streams: Streams | None = None
+    worker_start: str | None = None  # "template" (forked, pre-imported) or "cold (why)"
 
     def to_json(self) -> JsonDict:
         return drop_none(
@@ -71,6 +73,7 @@ class RoundTiming:
                 "median_ms": self.median_ms,
                 "n": self.n,
                 "streams": self.streams.to_json() if self.streams else None,
+                "worker_start": self.worker_start,
             }
         )
 
@@ -89,6 +92,7 @@ class RoundTiming:
             median_ms=f.opt_number("median_ms"),
             n=f.opt_integer("n", minimum=0),
             streams=Streams.from_json(streams.obj, streams.where) if streams else None,
+            worker_start=f.opt_string("worker_start"),
         )
 
 
