@@ -141,7 +141,7 @@ def test_parallel_mode_and_spinning_are_recorded() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ((("fast", "1"),), "known: allow_spinning, execution_mode, graph_optimization"),
+        ((("fast", "1"),), "known: allow_spinning, execution_mode, fold_bn, graph_optimization"),
         ((("graph_optimization", "max"),), "choose one of disable, basic, extended, all"),
         ((("execution_mode", "async"),), "choose one of sequential, parallel"),
         ((("inter_op_threads", "2"),), "parallel only"),
