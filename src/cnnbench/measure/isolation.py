@@ -60,6 +60,11 @@ class WorkerOutcome:
     stderr_tail: str
     started_s: float = 0.0  # wall-clock time (time.time()) at which the child was started
     probe_readings: tuple[ProbeReading, ...] = ()  # from launcher probes, in their order
+    # Where it ran, when not this machine (a fleet executor fills them in): the node's id, its
+    # machine fingerprint and software versions, which the record takes instead of the parent's.
+    node: str | None = None
+    machine: dict[str, Any] | None = None
+    software: dict[str, str] | None = None
 
 
 def worker_env(

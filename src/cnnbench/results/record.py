@@ -158,6 +158,7 @@ SPEC_KEYS = frozenset(
         "budget",
         "isa_strict",
         "loadgen",
+        "node",
     )
 )
 

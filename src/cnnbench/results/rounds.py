@@ -23,6 +23,7 @@ ROUND_KEYS = (
     "median_ms",
     "n",
     "streams",
+    "node",
 )
 
 
@@ -57,6 +58,7 @@ class RoundTiming:
     median_ms: float | None = None
     n: int | None = None
     streams: Streams | None = None
+    node: str | None = None  # the fleet node it ran on (an executor's node id; None: here)
 
     def to_json(self) -> JsonDict:
         return drop_none(
@@ -71,6 +73,7 @@ class RoundTiming:
                 "median_ms": self.median_ms,
                 "n": self.n,
                 "streams": self.streams.to_json() if self.streams else None,
+                "node": self.node,
             }
         )
 
@@ -89,6 +92,7 @@ class RoundTiming:
             median_ms=f.opt_number("median_ms"),
             n=f.opt_integer("n", minimum=0),
             streams=Streams.from_json(streams.obj, streams.where) if streams else None,
+            node=f.opt_string("node"),
         )
 
 
