@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,9 @@ def execute_with_progress(
     store = open_store(args)
     env = environment()
     with (
+        # Nothing reaches stdout while workers run: it carries --json - alone (a fleet
+        # executor's library prints its news of a dead node to sys.stdout).
+        contextlib.redirect_stdout(sys.stderr),
         executor,
         Progress(
             TextColumn("{task.description}"),
