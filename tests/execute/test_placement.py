@@ -17,6 +17,7 @@ from cnnbench.execute.placement import group_placements, place
 from cnnbench.execute.run import execute
 from cnnbench.measure.isolation import WorkerOutcome
 from cnnbench.measure.records import Environment
+from cnnbench.report.tables import runs_table
 from cnnbench.spec import Budget, ModelRef, RunSpec, Target
 from cnnbench.store.sqlite import Store
 from cnnbench.system.fingerprint import collect, software_versions
@@ -188,6 +189,11 @@ def test_resume_across_a_fleet_skips_per_machine(tmp_path: Path) -> None:
         assert sorted(r.machine["id"] for r in first.records) == ["fleet-a", "fleet-b"]
         assert [r.timing.rounds[0].node for r in first.records] == ["fleet-a", "fleet-b"]
         assert all(r.status == "ok" for r in first.records)
+        # The run's table names the machine of each row once records span several.
+        table = runs_table(first.records)
+        assert [c.header for c in table.columns][:3] == ["model", "engine", "machine"]
+        assert list(table.columns[2].cells) == ["fleet-a", "fleet-b"]
+        assert "machine" not in [c.header for c in runs_table(first.records[:1]).columns]
         again = execute([spec], store, env, executor=TwoMachines(here), resume=True)
         assert again.records == () and len(again.skipped) == 2
         # A machine joins: only it measures the spec.

@@ -15,7 +15,7 @@ as each group finishes.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from cnnbench.execute.enrich import with_roofline
@@ -111,28 +111,28 @@ def execute(
             group, env, lane, rounds=n_rounds, timeout_s=timeout_s, progress=progress
         )
 
-    records: list[ResultRecord] = []
+    stored: dict[int, list[ResultRecord]] = {}
 
-    def keep(done: list[ResultRecord]) -> None:
+    def keep(index: int, done: list[ResultRecord]) -> None:
         for rec in done:
             rec = with_roofline(rec, store.peaks(str(rec.machine["id"])))
             store.save(rec)
-            records.append(rec)
+            stored.setdefault(index, []).append(rec)
             if on_done:
                 on_done(rec)
 
     groups = group_placements(todo, group_size)
     if runner.slots <= 1 or len(groups) <= 1:
-        for where, group in groups:
-            keep(measure(where, group))
+        for index, (where, group) in enumerate(groups):
+            keep(index, measure(where, group))
     else:
         # One lane per slot; records are stored here, in this thread, as groups finish.
         pool = ThreadPoolExecutor(max_workers=min(runner.slots, len(groups)))
-        futures: list[Future[list[ResultRecord]]] = []
         try:
-            futures = [pool.submit(measure, where, group) for where, group in groups]
+            futures = {pool.submit(measure, w, g): i for i, (w, g) in enumerate(groups)}
             for future in as_completed(futures):
-                keep(future.result())
+                keep(futures[future], future.result())
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+    records = [rec for index in sorted(stored) for rec in stored[index]]  # in plan order
     return Execution(tuple(records), tuple(skipped))

@@ -59,11 +59,24 @@ def agreement_cell(rec: ResultRecord) -> str:
     return f"{verdict} {a.max_rel_err:.0e}"
 
 
+def machine_names(records: Sequence[ResultRecord]) -> dict[str, str] | None:
+    """A short name per machine id (its hostname, or the id where hostnames repeat) when the
+    records come from several machines (a fleet), else None."""
+    ids = list(dict.fromkeys(str(r.machine.get("id")) for r in records))
+    if len(ids) < 2:
+        return None
+    hosts = {str(r.machine.get("id")): str(r.machine.get("hostname") or "") for r in records}
+    unique = len(set(hosts.values())) == len(ids) and all(hosts.values())
+    return {i: hosts[i] if unique else i[:12] for i in ids}
+
+
 def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Table:
     table = Table(title=escape(title) if title else None, header_style="bold")
+    machines = machine_names(records)
     for col, justify in (
         ("model", "left"),
         ("engine", "left"),
+        *((("machine", "left"),) if machines else ()),
         ("mode", "left"),
         ("batch", "right"),
         ("thr", "right"),
@@ -83,7 +96,7 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
         wide = col in ("model", "notes")
         table.add_column(
             col,
-            justify=justify,  # type: ignore[arg-type]
+            justify=justify,
             no_wrap=True,
             overflow="ellipsis",
             min_width=None if wide else len(col),
@@ -103,6 +116,7 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
         table.add_row(
             escape(s.model.name),
             escape(s.target.engine + ("" if s.target.device == "cpu" else f"/{s.target.device}")),
+            *((escape(machines[str(rec.machine.get("id"))]),) if machines else ()),
             s.loadgen.scenario if s.loadgen is not None else s.mode,
             batch,
             str(rec.effective.threads or s.target.threads or "-"),
