@@ -114,6 +114,12 @@ LIST_LIMIT = IntRange(1, 1_000_000)  # rows a listing shows
 
 NAME_MAX_CHARS = 4096  # an engine, device, ISA, probe or option name or value
 
+# A target's node selection (executors with several nodes, docs/fleet.md): ``each`` (true: one
+# record per matching machine; default: any one matching node), then what a node must match.
+NODE_KEYS = ("each", "machine", "host", "cpu", "isa", "gpu", "resource")
+NODE_LABEL_PREFIX = "label."  # label.KEY=VALUE: a Ray node label
+NODE_FLAGS = ("each", "gpu")  # true or false
+
 
 def _name(value: object, what: str, *, optional: bool = False) -> None:
     """A non-blank string of sane length (None too when ``optional``)."""
@@ -171,10 +177,13 @@ class Target:
     options: tuple[tuple[str, str], ...] = ()
     isa_strict: bool = False  # refuse any node above the ISA cap, not only compute kernels
     name: str | None = None  # a study's named target (a label: not part of the identity)
+    # Where it may run (a fleet's nodes): (key, value) pairs of NODE_KEYS; not the identity.
+    node: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         _name(self.engine, "the engine")
         _name(self.name, "the target name", optional=True)
+        object.__setattr__(self, "node", check_node_selection(self.node))
         _name(self.device, "the device")
         _name(self.isa, "the ISA cap", optional=True)
         if not isinstance(self.isa_strict, bool):
@@ -218,6 +227,36 @@ class Target:
 
     def option(self, key: str, default: str | None = None) -> str | None:
         return dict(self.options).get(key, default)
+
+
+def check_node_selection(pairs: object) -> tuple[tuple[str, str], ...]:
+    """A node selection as sorted (key, value) pairs; a :class:`BadInput` names a defect."""
+    if isinstance(pairs, dict):
+        pairs = tuple(pairs.items())
+    if not isinstance(pairs, tuple | list):
+        raise BadInput(f"a node selection must be KEY=VALUE pairs, got {_show(pairs)}")
+    out: dict[str, str] = {}
+    for pair in pairs:
+        if not (isinstance(pair, tuple | list) and len(pair) == 2):
+            raise BadInput(f"a node selection entry must be a (key, value) pair, got {_show(pair)}")
+        key, value = pair
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        _name(key, "a node selection key")
+        _name(value, f"node selection {key}")
+        if key not in NODE_KEYS and not (
+            key.startswith(NODE_LABEL_PREFIX) and len(key) > len(NODE_LABEL_PREFIX)
+        ):
+            raise BadInput(
+                f"unknown node selection key {_show(key)}; "
+                f"choose one of {', '.join(NODE_KEYS)}, or {NODE_LABEL_PREFIX}NAME"
+            )
+        if key in NODE_FLAGS and value not in ("true", "false"):
+            raise BadInput(f"node selection {key} must be true or false, got {_show(value)}")
+        if key in out:
+            raise BadInput(f"node selection {key} is given twice")
+        out[key] = value
+    return tuple(sorted(out.items()))
 
 
 @dataclass(frozen=True)
@@ -344,6 +383,8 @@ class RunSpec:
             d["loadgen"] = self.loadgen.to_dict()
         if self.target.name is not None:
             d["target"] = self.target.name
+        if self.target.node:  # where it may run: outside the identity (the machine is the key)
+            d["node"] = dict(self.target.node)
         return d
 
     @classmethod
@@ -378,6 +419,7 @@ class RunSpec:
                 options=tuple(sorted(options.items())),
                 isa_strict=d.get("isa_strict", False),
                 name=d.get("target"),
+                node=d.get("node") or (),
             )
             loadgen = None
             if d.get("loadgen") is not None:

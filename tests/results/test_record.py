@@ -180,7 +180,7 @@ def test_spec_keys_are_the_keys_a_spec_writes() -> None:
     from cnnbench.scenario import LoadgenSettings
     from cnnbench.spec import ModelRef, RunSpec, Target
 
-    target = Target("e", isa="avx2", isa_strict=True, name="big")
+    target = Target("e", isa="avx2", isa_strict=True, name="big", node=(("cpu", "EPYC"),))
     lg = LoadgenSettings("Offline")
     spec = RunSpec(ModelRef("m"), (1,), 1, target, "loadgen", probes=("p",), loadgen=lg)
     assert frozenset(spec.to_dict()) == SPEC_KEYS

@@ -98,6 +98,19 @@ def parse_options(items: Sequence[str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(out.items()))
 
 
+def parse_node(items: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """``--node KEY=VALUE`` words -> a checked node selection (spec.check_node_selection)."""
+    from cnnbench.spec import check_node_selection
+
+    pairs = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise BadInput(f"--node {shown(item)}: expected KEY=VALUE")
+        pairs.append((key.strip(), value.strip()))
+    return check_node_selection(pairs)
+
+
 # -- paths -------------------------------------------------------------------------------------
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,12 +13,12 @@ from cnnbench.cli._common import check_store, environment, err, open_store
 from cnnbench.spec import RunSpec
 
 
-def check_executor(name: str) -> None:
-    """An unknown executor is a BadInput listing the known ones (before anything runs)."""
-    from cnnbench.execute.executors import executor_names, get_executor
+def check_executor(name: str, **options: str | None) -> None:
+    """An unknown executor, or an option it does not take or a bad value, is a BadInput
+    (before anything runs; nothing is connected or started)."""
+    from cnnbench.execute.executors import get_executor
 
-    if name not in executor_names():
-        get_executor(name)
+    get_executor(name, **options)
 
 
 def execute_with_progress(
@@ -24,6 +26,7 @@ def execute_with_progress(
     specs: Sequence[RunSpec],
     *,
     executor_name: str = "local",
+    executor_options: dict[str, str | None] | None = None,
     resume: bool = False,
     rounds: int | None = None,
     timeout_s: float | None = None,
@@ -36,10 +39,13 @@ def execute_with_progress(
     from cnnbench.execute.run import Skipped, execute
 
     check_store(args)
-    executor = get_executor(executor_name)
+    executor = get_executor(executor_name, **(executor_options or {}))
     store = open_store(args)
     env = environment()
     with (
+        # Nothing reaches stdout while workers run: it carries --json - alone (a fleet
+        # executor's library prints its news of a dead node to sys.stdout).
+        contextlib.redirect_stdout(sys.stderr),
         executor,
         Progress(
             TextColumn("{task.description}"),

@@ -146,7 +146,20 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="skip configurations already measured (status ok) on this machine",
     )
     s.add_argument(
-        "--executor", type=text_arg, default="local", help="where workers run (default: local)"
+        "--executor", type=text_arg, default="local", help="where workers run: local or ray"
+    )
+    s.add_argument(
+        "--address",
+        type=text_arg,
+        help="with --executor ray: auto or HOST:PORT of the Ray head (default: a local Ray)",
+    )
+    s.add_argument(
+        "--node",
+        type=text_arg,
+        action="append",
+        metavar="KEY=VALUE",
+        help="where to measure on a fleet: each=true, cpu=EPYC, gpu=true, machine=ID, host=H, "
+        "isa=F, resource=R, label.K=V (repeatable; docs/fleet.md)",
     )
     s.add_argument("-v", "--verbose", action="store_true", help="print the throughput sweeps")
     s.set_defaults(func=cmd_run)
@@ -172,7 +185,7 @@ def _meter_probes(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from cnnbench.cli._args import parse_cores, parse_options
+    from cnnbench.cli._args import parse_cores, parse_node, parse_options
     from cnnbench.cli._execution import check_executor, execute_with_progress
     from cnnbench.execute.plan import RunRequest, plan
     from cnnbench.report.loadgen import loadgen_table
@@ -200,14 +213,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         rounds=args.rounds,
         timeout_s=args.timeout,
         loadgen=loadgen_settings(args),
+        node=parse_node(args.node or ()),
     )
-    check_executor(args.executor)
+    check_executor(args.executor, address=args.address)
     check_store(args)  # an unusable store is refused before a model is resolved
     specs = plan(req)
     result, store_path = execute_with_progress(
         args,
         specs,
         executor_name=args.executor,
+        executor_options={"address": args.address},
         resume=args.resume,
         rounds=req.rounds,
         timeout_s=req.timeout_s,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,12 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     s.add_argument("--targets", type=text_arg, metavar="FILE", help="your named targets (YAML)")
     s.add_argument(
-        "--executor", type=text_arg, default="local", help="where workers run (default: local)"
+        "--executor", type=text_arg, default="local", help="where workers run: local or ray"
+    )
+    s.add_argument(
+        "--address",
+        type=text_arg,
+        help="with --executor ray: auto or HOST:PORT of the Ray head (default: a local Ray)",
     )
     s.add_argument(
         "--plan", action="store_true", help="print the configurations and exit (measure nothing)"
@@ -94,13 +101,17 @@ def cmd_study(args: argparse.Namespace) -> int:
         for note in plan.notes:
             err.print(f"not planned: {note}", markup=False)
         return 0
-    executor = get_executor(args.executor)  # unknown: BadInput before anything runs
+    # An unknown executor or a bad address: BadInput before anything runs.
+    executor = get_executor(args.executor, address=args.address)
     check_store(args)
     store = open_store(args)
     env = environment()
     for note in plan.notes:
         err.print(f"not planned: {note}", markup=False)
     with (
+        # Nothing reaches stdout while workers run: it carries --json - alone (a fleet
+        # executor's library prints its news of a dead node to sys.stdout).
+        contextlib.redirect_stdout(sys.stderr),
         executor,
         Progress(
             TextColumn("{task.description}"),
@@ -114,7 +125,6 @@ def cmd_study(args: argparse.Namespace) -> int:
         ) as bar,
     ):
         task = bar.add_task(f"study {study.name}", total=None)
-        reserved = [0]  # tasks of finished chunks
 
         def total(n: int) -> None:
             bar.update(task, total=n, completed=0)
@@ -123,9 +133,8 @@ def cmd_study(args: argparse.Namespace) -> int:
             bar.update(task, description=label[:60])
             bar.advance(task, 1)
 
-        def chunk_done(n: int) -> None:
-            reserved[0] += n
-            bar.update(task, completed=reserved[0])
+        def chunk_done(n: int) -> None:  # the tasks of every spec stored or skipped so far
+            bar.update(task, completed=n)
 
         def record(rec: Any) -> None:
             if rec.status != "ok":

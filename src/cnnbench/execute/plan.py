@@ -127,6 +127,7 @@ class RunRequest:
     rounds: int | None = None  # interleaved rounds per comparison (None: the runner's default)
     timeout_s: float | None = None  # per configuration (None: from the budget)
     loadgen: LoadgenSettings | None = None  # a LoadGen scenario (mode loadgen) instead of modes
+    node: tuple[tuple[str, str], ...] = ()  # where on a fleet (Target.node; docs/fleet.md)
 
     def __post_init__(self) -> None:
         for what, names in (("model", self.models), ("engine", self.engines)):
@@ -170,6 +171,7 @@ def plan(req: RunRequest) -> list[RunSpec]:
             precision=req.precision,
             streams=req.streams,
             options=tuple(sorted(req.options)),
+            node=req.node,
         )
 
     target(engines[0])  # the configuration's values are checked before any model is resolved

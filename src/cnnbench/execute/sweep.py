@@ -119,11 +119,14 @@ class _Sweep:
     best: ResultRecord | None = None
     best_ips: float = 0.0
     cost: Cost | None = None  # from the first point, the only one that costs the model
+    first: ResultRecord | None = None  # the first point's record (its machine, on a fleet)
     stale: int = 0
     stop: str | None = None
 
     def add(self, rec: ResultRecord) -> None:
         b = rec.spec.batch
+        if self.first is None:
+            self.first = rec
         if self.cost is None:
             self.cost = rec.cost
         if rec.status != "ok" or rec.latency_ms is None or rec.throughput_ips is None:
@@ -145,12 +148,13 @@ class _Sweep:
         best = self.best
         if best is None:
             first = self.points[0]
+            where = self.first
             return ResultRecord(
                 spec=self.spec,
                 status=first.status,
                 error=first.error,
-                machine=env.machine,
-                software=env.software,
+                machine=where.machine if where else env.machine,
+                software=where.software if where else env.software,
                 throughput=summary,
             )
         summary = replace(summary, best_batch=best.spec.batch)

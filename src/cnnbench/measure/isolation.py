@@ -69,6 +69,11 @@ class WorkerOutcome:
     started_s: float = 0.0  # wall-clock time (time.time()) at which the child was started
     probe_readings: tuple[ProbeReading, ...] = ()  # from launcher probes, in their order
     start: str = "cold"  # "template" (forked, see measure.forkserver) or "cold (why)"
+    # Where it ran, when not this machine (a fleet executor fills them in): the node's id, its
+    # machine fingerprint and software versions, which the record takes instead of the parent's.
+    node: str | None = None
+    machine: dict[str, Any] | None = None
+    software: dict[str, str] | None = None
 
 
 def worker_env(

@@ -34,6 +34,15 @@ class Environment:
     software: JsonDict
 
 
+def where_measured(outcomes: Sequence[WorkerOutcome], env: Environment) -> Environment:
+    """The machine a record was measured on: the first round's node when a fleet executor
+    said (every round of a record runs on one node), else this invocation's machine."""
+    first = outcomes[0] if outcomes else None
+    if first is None or first.machine is None:
+        return env
+    return Environment(first.machine, first.software or env.software)
+
+
 def worker_result(outcome: WorkerOutcome) -> WorkerResult:
     """The typed result of one round. A round that left no result (timeout, crash) or an
     unreadable one is a result carrying the outcome's status and error."""
@@ -59,6 +68,7 @@ def _round(outcome: WorkerOutcome, r: WorkerResult) -> RoundTiming:
         n=len(samples) if samples else None,
         streams=r.streams,
         worker_start=outcome.start,
+        node=outcome.node,
     )
 
 
@@ -137,6 +147,7 @@ def merge_outcomes(
 ) -> ResultRecord:
     """One record from one or more rounds of the same spec (any status); a failed round ends
     the spec's measurement, so ``outcomes`` may be shorter than ``planned_rounds``."""
+    env = where_measured(outcomes, env)
     results = [worker_result(o) for o in outcomes]
     first = results[0]
     rounds = tuple(_round(o, r) for o, r in zip(outcomes, results, strict=True))

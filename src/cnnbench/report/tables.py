@@ -71,14 +71,27 @@ def energy_cell(rec: ResultRecord) -> str:
     return f"{label}{value * 1e3:.3g} mJ ({e.source})"
 
 
+def machine_names(records: Sequence[ResultRecord]) -> dict[str, str] | None:
+    """A short name per machine id (its hostname, or the id where hostnames repeat) when the
+    records come from several machines (a fleet), else None."""
+    ids = list(dict.fromkeys(str(r.machine.get("id")) for r in records))
+    if len(ids) < 2:
+        return None
+    hosts = {str(r.machine.get("id")): str(r.machine.get("hostname") or "") for r in records}
+    unique = len(set(hosts.values())) == len(ids) and all(hosts.values())
+    return {i: hosts[i] if unique else i[:12] for i in ids}
+
+
 def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Table:
     table = Table(title=escape(title) if title else None, header_style="bold")
     energy = any(r.energy.reason != NOT_REQUESTED_ENERGY for r in records)
     named = any(r.spec.target.name for r in records)  # a study's named targets: a column
+    machines = machine_names(records)
     columns: list[tuple[str, JustifyMethod]] = [("target", "left")] if named else []
     columns += [
         ("model", "left"),
         ("engine", "left"),
+        *((("machine", "left"),) if machines else ()),
         ("mode", "left"),
         ("batch", "right"),
         ("thr", "right"),
@@ -121,6 +134,7 @@ def runs_table(records: Sequence[ResultRecord], title: str | None = None) -> Tab
             *((escape(s.target.name or "-"),) if named else ()),
             escape(s.model.name),
             escape(s.target.engine + ("" if s.target.device == "cpu" else f"/{s.target.device}")),
+            *((escape(machines[str(rec.machine.get("id"))]),) if machines else ()),
             s.loadgen.scenario if s.loadgen is not None else s.mode,
             batch,
             str(rec.effective.threads or s.target.threads or "-"),

@@ -159,6 +159,7 @@ SPEC_KEYS = frozenset(
         "isa_strict",
         "loadgen",
         "target",
+        "node",
     )
 )
 

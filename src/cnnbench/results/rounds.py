@@ -24,6 +24,7 @@ ROUND_KEYS = (
     "n",
     "streams",
     "worker_start",
+    "node",
 )
 
 
@@ -59,6 +60,7 @@ class RoundTiming:
     n: int | None = None
     streams: Streams | None = None
     worker_start: str | None = None  # "template" (forked, pre-imported) or "cold (why)"
+    node: str | None = None  # the fleet node it ran on (an executor's node id; None: here)
 
     def to_json(self) -> JsonDict:
         return drop_none(
@@ -74,6 +76,7 @@ class RoundTiming:
                 "n": self.n,
                 "streams": self.streams.to_json() if self.streams else None,
                 "worker_start": self.worker_start,
+                "node": self.node,
             }
         )
 
@@ -93,6 +96,7 @@ class RoundTiming:
             n=f.opt_integer("n", minimum=0),
             streams=Streams.from_json(streams.obj, streams.where) if streams else None,
             worker_start=f.opt_string("worker_start"),
+            node=f.opt_string("node"),
         )
 
 

@@ -178,6 +178,7 @@ def _requests(study: Study, t: TargetDef, v: _Variant) -> list[tuple[str, RunReq
         device=t.device,
         streams=v.streams,
         options=t.options,
+        node=t.node,
         input_shape=s.input_shape,
         rounds=s.rounds,
         timeout_s=s.timeout_s,

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from cnnbench.execute.executors.base import Executor
-from cnnbench.execute.run import Skipped, already_done, execute, group_for_comparison
+from cnnbench.execute.run import Skipped, execute, group_for_comparison
 from cnnbench.execute.sweep import batch_ladder
 from cnnbench.measure.records import Environment
 from cnnbench.results.record import ResultRecord, run_key
@@ -104,31 +104,48 @@ def run_study(
     started = time.monotonic()
     settings = plan.study.settings
     specs = plan.specs
-    skipped: list[Skipped] = []
-    todo = specs
-    if not fresh:
-        todo, skipped = already_done(specs, store, str(env.machine["id"]))
-        for skip in skipped:
-            if ev.skip:
-                ev.skip(skip)
-    parts = chunks(todo, settings.group_size)
+    # Each spec's share of the worker tasks of its chunk: what the progress bar advances by
+    # when its record lands or when resume skips it.
+    share: dict[RunSpec, float] = {}
+    for chunk in chunks(specs, settings.group_size):
+        for spec in chunk:
+            share[spec] = _tasks(chunk, settings.rounds) / len(chunk)
     if ev.total:
-        ev.total(sum(_tasks(c, settings.rounds) for c in parts))
-    measured: list[ResultRecord] = []
-    for chunk in parts:
-        done = execute(
-            chunk,
-            store,
-            env,
-            executor=executor,
-            rounds=settings.rounds,
-            timeout_s=settings.timeout_s,
-            on_done=ev.record,
-            progress=ev.task,
-        )
-        measured += done.records
+        ev.total(round(sum(share.values())))
+    done_tasks = [0.0]
+
+    def advance(spec: RunSpec) -> None:
+        done_tasks[0] += share.get(spec, 1.0)
         if ev.chunk_done:
-            ev.chunk_done(_tasks(chunk, settings.rounds))
+            ev.chunk_done(round(done_tasks[0]))
+
+    def record(rec: ResultRecord) -> None:
+        if ev.record:
+            ev.record(rec)
+        advance(rec.spec)
+
+    def skip(s: Skipped) -> None:
+        if ev.skip:
+            ev.skip(s)
+        advance(s.spec)
+
+    # One execution: resume per machine the specs may run on (a fleet's nodes included),
+    # comparisons cut into chunks of group_size, each stored as it ends (a kill loses at most
+    # the chunks in flight), chunks on several nodes at once where the executor has them.
+    result = execute(
+        specs,
+        store,
+        env,
+        executor=executor,
+        resume=not fresh,
+        rounds=settings.rounds,
+        timeout_s=settings.timeout_s,
+        group_size=settings.group_size,
+        on_done=record,
+        on_skip=skip,
+        progress=ev.task,
+    )
+    measured, skipped = list(result.records), list(result.skipped)
     return StudyRun(plan, tuple(measured), tuple(skipped), time.monotonic() - started, fresh)
 
 

@@ -45,6 +45,7 @@ from cnnbench.spec import (
     TIMEOUT_S,
     FloatRange,
     IntRange,
+    check_node_selection,
 )
 from cnnbench.studies.metrics import METRICS
 
@@ -68,6 +69,7 @@ TARGET_KEYS = (
     "options",
     "needs",
     "max_threads",
+    "node",
 )
 SETTING_KEYS = (
     "engines",
@@ -102,6 +104,7 @@ class TargetDef:
     options: tuple[tuple[str, str], ...] = ()
     needs: tuple[str, ...] = ()  # CPU flags (as /proc/cpuinfo names them) the target needs
     max_threads: int | None = None  # variants with more threads in all are not planned
+    node: tuple[tuple[str, str], ...] = ()  # where on a fleet (Target.node; docs/fleet.md)
 
 
 @dataclass(frozen=True)
@@ -302,6 +305,15 @@ def _target(name: str, at: _At) -> TargetDef:
         t = replace(t, needs=tuple(x.name() for x in f["needs"].items()))
     if "max_threads" in f:
         t = replace(t, max_threads=f["max_threads"].integer(THREADS))
+    if "node" in f:
+        n = f["node"]
+        if not isinstance(n.value, dict):
+            raise n.fail(f"must be a mapping of node selections, got {_kind(n.value)}")
+        try:
+            selection = {str(k): v if isinstance(v, bool) else str(v) for k, v in n.value.items()}
+            t = replace(t, node=check_node_selection(selection))
+        except BadInput as exc:
+            raise n.fail(str(exc)) from None
     return t
 
 

@@ -5,19 +5,28 @@ wherever it runs them (this machine one at a time, or the nodes of a fleet) and 
 outcome as it finishes, tagged with the task's index. What to run next (interleaved rounds, the
 next batch of a throughput sweep, what a resumed sweep skips) is decided in the parent by
 :mod:`cnnbench.execute.sweep`, so an executor needs to know nothing but how to run one task.
+
+An executor with several nodes (a fleet) also says which nodes it has (:meth:`Executor.nodes`,
+each with its machine fingerprint, for placement and resume), how many groups of tasks may run
+at once (:attr:`Executor.slots`), and gives each group a *lane* (:meth:`Executor.lane`): the
+tasks of one lane run on one node, so the rounds of a spec and the targets of a comparison are
+measured on the same machine. The local executor is one node, one slot, and its own lane.
 """
 
 from __future__ import annotations
 
 import difflib
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from cnnbench.errors import BadInput
 from cnnbench.measure.isolation import WorkerOutcome
 from cnnbench.spec import RunSpec
+
+LOCAL_NODE = "local"  # the node id of this machine
 
 
 @dataclass(frozen=True)
@@ -33,10 +42,37 @@ class WorkerTask:
 OnStart = Callable[[WorkerTask], None]
 
 
+@dataclass(frozen=True)
+class Node:
+    """A place where workers run: its executor's id, machine fingerprint, labels, resources."""
+
+    id: str
+    machine: dict[str, Any]  # cnnbench.system.fingerprint.collect() there, with an "id"
+    labels: dict[str, str] = field(default_factory=dict)
+    resources: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a lane may run: pinned to one node, or any of ``candidates`` (None: any node)."""
+
+    node: str | None = None
+    candidates: tuple[str, ...] | None = None
+
+
 class Executor(ABC):
     """Runs worker tasks; yields ``(index, outcome)`` in completion order."""
 
     name: ClassVar[str]
+    slots: int = 1  # groups of tasks that may run at once (a fleet: its measurement slots)
+
+    def nodes(self, here: dict[str, Any]) -> list[Node]:
+        """The nodes tasks may run on (``here``: this machine's fingerprint)."""
+        return [Node(LOCAL_NODE, here)]
+
+    def lane(self, where: Where) -> Executor:
+        """An executor whose tasks all run on one node (chosen by ``where``)."""
+        return self
 
     @abstractmethod
     def run(
@@ -67,10 +103,11 @@ def run_all(
     return [outcomes[i] for i in range(len(tasks))]
 
 
-_EXECUTORS: dict[str, Callable[[], Executor]] = {}
+_EXECUTORS: dict[str, Callable[..., Executor]] = {}
 
 
-def register_executor(name: str, factory: Callable[[], Executor]) -> None:
+def register_executor(name: str, factory: Callable[..., Executor]) -> None:
+    """``factory(**options)`` makes the executor; options it does not take are refused."""
     _EXECUTORS[name] = factory
 
 
@@ -79,16 +116,25 @@ def executor_names() -> list[str]:
     return sorted(_EXECUTORS)
 
 
-def get_executor(name: str) -> Executor:
-    """A new executor by name; an unknown name is a :class:`BadInput` listing the known ones."""
+def get_executor(name: str, **options: str | None) -> Executor:
+    """A new executor by name, with its options (``address`` for ``ray``; None: not given).
+    An unknown name, an option the executor does not take or a bad value is a
+    :class:`BadInput`; nothing is connected or started yet."""
     _load_builtin()
     factory = _EXECUTORS.get(name)
     if factory is None:
         close = difflib.get_close_matches(name, list(_EXECUTORS), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise BadInput(f"unknown executor {name!r}{hint} (known: {', '.join(sorted(_EXECUTORS))})")
-    return factory()
+    given = {k: v for k, v in options.items() if v is not None}
+    try:
+        inspect.signature(factory).bind(**given)
+    except TypeError:
+        raise BadInput(
+            f"executor {name} takes no option {', '.join('--' + k for k in sorted(given))}"
+        ) from None
+    return factory(**given)
 
 
 def _load_builtin() -> None:
-    from cnnbench.execute.executors import local  # noqa: F401
+    from cnnbench.execute.executors import local, ray  # noqa: F401
