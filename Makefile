@@ -24,12 +24,16 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -c "import torch, sys; sys.exit(0 if torch.__version__.startswith('2.13') else 1)"
 	touch $(STAMP)
 
-# The main job: latency and throughput of a few zoo networks on every installed engine,
-# stored in ./cnnbench.db (or $$CNNBENCH_DB), one table on the terminal.
+# The main job: latency and throughput of a few zoo networks on every installed engine, then
+# the quick design-patterns study (seed 003), all stored in ./cnnbench.db (or $$CNNBENCH_DB),
+# ending in one self-contained HTML report (report.html). A study point that fails is recorded
+# and the study exits 1; the report is written all the same (the leading '-').
 run: venv
 	$(BIN)/cnnbench info --peaks
 	$(BIN)/cnnbench run resnet18 mobilenet_v2 resnet50 --engine all --mode latency --budget 3 --rounds 2
-	$(BIN)/cnnbench run resnet18 mobilenet_v2 --engine all --mode throughput --budget 1 --max-batch 32
+	$(BIN)/cnnbench run resnet18 --engine all --mode throughput --budget 1 --max-batch 16
+	-$(BIN)/cnnbench study design-patterns --quick
+	$(BIN)/cnnbench report --study design-patterns --html report.html
 
 test: venv
 	$(BIN)/python -m pytest -q tests

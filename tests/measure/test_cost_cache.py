@@ -28,15 +28,15 @@ def test_a_files_cost_is_cached_and_a_damaged_or_changed_file_recomputed(
     cache = job._cost_cache_path(path)
     assert cache.is_file()
 
-    def no_cost_model(onnx: Path) -> None:
+    def no_cost_model(instance: object) -> None:
         raise AssertionError("the cost model ran again")
 
-    real = job._network_cost
-    monkeypatch.setattr(job, "_network_cost", no_cost_model)
+    real = job.graph_cost
+    monkeypatch.setattr(job, "graph_cost", no_cost_model)
     assert job.worker_cost(_instance(path)) == first  # read back, not recomputed
 
     cache.write_text("{not json")
-    monkeypatch.setattr(job, "_network_cost", real)
+    monkeypatch.setattr(job, "graph_cost", real)
     assert job.worker_cost(_instance(path)) == first  # a damaged cache file is recomputed
     assert cache.read_text().startswith("{") and "272544" in cache.read_text()
 
