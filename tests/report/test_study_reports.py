@@ -130,7 +130,7 @@ def test_design_patterns(tmp_path: Path) -> None:
             seed += 1
             records.append(named(latency_record(model, engine, ms, seed=seed), "big-avx512"))
     stranger = named(latency_record("alexnet", "torch", 1.0), "big-avx512")  # not its model
-    page, html = report_page(tmp_path, "design-patterns", [*records, stranger])
+    page, _ = report_page(tmp_path, "design-patterns", [*records, stranger])
     assert page.sections == [
         "dp-study",
         "dp-speedup",

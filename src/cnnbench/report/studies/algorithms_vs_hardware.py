@@ -196,9 +196,18 @@ def _here(findings: Sequence[Finding]) -> dict[str, str]:
     ):
         if text:
             here[key] = text
-    overhead = [f.statement for f in findings if f.kind == "overhead-vs-threads"]
+    overhead = [
+        f"{f.numbers['model']} {f.where}: "
+        + ", ".join(f"{p['overhead_share']:.0%} at {p['threads']}t" for p in f.numbers["points"])
+        for f in findings
+        if f.kind == "overhead-vs-threads"
+    ]
     if overhead:
-        here["insight-2"] = "; ".join(overhead)
+        rising = sum(1 for f in findings if f.kind == "overhead-vs-threads" and f.numbers["rising"])
+        here["insight-2"] = (
+            f"the unattributed share rises with threads for {rising} of {len(overhead)} model "
+            f"and engine pairs: " + "; ".join(overhead)
+        )
     return here
 
 
