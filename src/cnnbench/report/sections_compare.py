@@ -112,7 +112,7 @@ def comparisons_figure(
         ax.invert_yaxis()
         ax.set_xlabel("speedup of B over A (x, log scale; right of 1: B faster)")
         ax.set_title(title)
-        ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(0, -0.18))
+        ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # clear of labels
         return render(fig, id=id, title=title, source="measured", caption=BOOT_CAPTION, png=png)
 
 

@@ -185,7 +185,7 @@ def layers_section(records: Sequence[ResultRecord], ctx: Context) -> Section | N
                     )
             ax.set_ylim(0, 109)
             ax.set_xticks(range(len(bars)))
-            ax.set_xticklabels([short(b, 32) for b in bars], rotation=25, ha="right")
+            ax.set_xticklabels([short(b, 32) for b in bars], rotation=35, ha="right", fontsize=7)
             ax.set_ylabel(ylabel)
             ax.set_title(title)
         handles: dict[str, object] = {}
