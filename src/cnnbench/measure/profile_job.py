@@ -51,6 +51,11 @@ def batchnorm_note(folded: bool, cost: NetworkCost | None, layers: Sequence[Laye
             "the option fold_bn=0 keeps it"
         )
     graph = f"{in_graph} in the graph" if in_graph is not None else "the graph was not costed"
+    if in_graph and not alone and not fused:
+        ran = (
+            "none ran as a layer or inside a layer the engine names: the engine folded them "
+            "away at compile time (into the weights) without a trace in its profile"
+        )
     return f"kept (fold_bn=0, or torch eager): {graph}; {ran}"
 
 
