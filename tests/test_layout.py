@@ -34,6 +34,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "store": ("measure", "execute", "studies", "predict", "report", "cli"),
     "execute": ("studies", "predict", "report", "cli"),
     "report": ("execute", "cli"),
+    "predict": ("cli",),
 }
 TIMING_ROOMS = ("measure", "system")  # the only rooms that read a clock to measure
 

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from cnnbench import __version__
-from cnnbench.cli import engines, info, models, profile, results, run
+from cnnbench.cli import engines, info, models, predict, profile, results, run
 from cnnbench.cli._common import Parser, check_outputs, err, shown, text_arg
 from cnnbench.errors import BadInput, CnnbenchError
 
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_parser(sub, [db, js])
     profile.add_parser(sub, [db, js])
     results.add_parser(sub, db, js)
+    predict.add_parser(sub, [db, js])
     return p
 
 

@@ -1,0 +1,240 @@
+"""The three predictors: MACs-only, SyNERGY's two-stage linear form, per-layer additive.
+
+Each has ``fit(samples)`` and ``predict(features) -> Prediction``; each target is a network's
+end-to-end latency in ms (energy in J has the same form where a meter exists; here none does).
+
+* :class:`MacsOnly`: ``t = a + b * MACs``, the naive model the seeds argue against.
+* :class:`Synergy`: stage 1 ``t = a * SIMD + b * memory + c`` on networks whose counters were
+  measured (here cachegrind's instructions and last-level misses, simulated); stage 2
+  ``SIMD = p * MACs + q`` and ``memory = r * MACs + s``, so a network is predicted from MACs
+  alone, as the paper does. ``stage1`` predicts from measured counts where a sample has them.
+* :class:`PerLayer`: a network's time is ``a + s * sum_k f_kind(k) + b * kernels``: one model per
+  kernel kind (linear in MACs, weight bytes, activation bytes and fused-tail bytes; gradient-
+  boosted trees where a cross-validated comparison inside the training set says the line
+  fails), summed over the predicted kernels, plus a per-network overhead term fitted on the
+  networks' end-to-end times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cnnbench.predict.dataset import Sample
+from cnnbench.predict.features import KernelFeatures, NetworkFeatures
+from cnnbench.predict.regress import LinearFit, TreeFit, fit_linear
+
+MIN_NETWORKS = 3  # a stage with fewer training networks is not fitted
+TREE_GAIN = 0.9  # trees replace the line when their held-out error is below 90 % of the line's
+MIN_TREE_ROWS = 12
+
+
+class Unavailable(Exception):
+    """The predictor cannot predict (too little training data of the kind it needs)."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    predicted_ms: float
+    contributions: tuple[tuple[str, float], ...] = ()  # (term, ms), largest first
+    notes: tuple[str, ...] = ()
+
+
+class MacsOnly:
+    name = "macs-only"
+
+    def __init__(self) -> None:
+        self.line: LinearFit | None = None
+
+    def fit(self, samples: Sequence[Sample]) -> MacsOnly:
+        if len(samples) < 2:
+            raise Unavailable("MACs-only needs 2 training networks")
+        x = np.array([[s.features.macs] for s in samples], dtype=float)
+        self.line = fit_linear(x, np.array([s.latency_ms for s in samples]))
+        return self
+
+    def predict(self, f: NetworkFeatures) -> Prediction:
+        assert self.line is not None
+        t = float(self.line.predict(np.array([[f.macs]]))[0])
+        return Prediction(t, (("macs", t - self.line.intercept), ("intercept", self.line.intercept)))
+
+
+class Synergy:
+    """SyNERGY's two stages (see the module docstring); counts here are cachegrind's."""
+
+    name = "synergy"
+
+    def __init__(self) -> None:
+        self.stage1: LinearFit | None = None
+        self.simd: LinearFit | None = None
+        self.memory: LinearFit | None = None
+        self.source = ""
+        self.reason = ""
+
+    def fit(self, samples: Sequence[Sample]) -> Synergy:
+        counted = [s for s in samples if s.counts is not None]
+        if len(counted) < MIN_NETWORKS:
+            self.reason = (
+                f"{len(counted)} training network(s) with counters; SyNERGY needs {MIN_NETWORKS}"
+            )
+            raise Unavailable(self.reason)
+        counts = [s.counts for s in counted if s.counts is not None]
+        x = np.array([[c.instructions, c.memory] for c in counts])
+        t = np.array([s.latency_ms for s in counted])
+        macs = np.array([[s.features.macs] for s in counted], dtype=float)
+        self.stage1 = fit_linear(x, t, positive=True)
+        self.simd = fit_linear(macs, x[:, 0], positive=True)
+        self.memory = fit_linear(macs, x[:, 1], positive=True)
+        self.source = counts[0].source
+        return self
+
+    def counts_from_macs(self, macs: float) -> tuple[float, float]:
+        assert self.simd is not None and self.memory is not None
+        m = np.array([[macs]])
+        return float(self.simd.predict(m)[0]), float(self.memory.predict(m)[0])
+
+    def from_counts(self, instructions: float, memory: float) -> float:
+        assert self.stage1 is not None
+        return float(self.stage1.predict(np.array([[instructions, memory]]))[0])
+
+    def predict(self, f: NetworkFeatures) -> Prediction:
+        if self.stage1 is None:
+            raise Unavailable(self.reason or "not fitted")
+        simd, mem = self.counts_from_macs(f.macs)
+        a, b = self.stage1.coef
+        return Prediction(
+            self.from_counts(simd, mem),
+            (("instructions", a * simd), ("memory", b * mem), ("c", self.stage1.intercept)),
+            (f"counts predicted from MACs (stage 2); counts are {self.source}",),
+        )
+
+
+def _linear_x(k: KernelFeatures) -> list[float]:
+    return [float(k.macs), float(k.weight_bytes), float(k.input_bytes + k.output_bytes),
+            float(k.tail_bytes)]  # fmt: skip
+
+
+@dataclass
+class KindModel:
+    """The model of one kernel kind: a line, or trees when they did clearly better."""
+
+    kind: str
+    line: LinearFit
+    tree: TreeFit | None = None
+    rows: int = 0
+    line_error: float | None = None  # held-out weighted absolute error (share of time)
+    tree_error: float | None = None
+
+    @property
+    def method(self) -> str:
+        return "tree" if self.tree is not None else "linear"
+
+    def predict(self, kernels: Sequence[KernelFeatures]) -> np.ndarray:
+        if self.tree is not None:
+            return self.tree.predict(np.array([k.vector() for k in kernels]))
+        return np.maximum(self.line.predict(np.array([_linear_x(k) for k in kernels])), 0.0)
+
+
+def _rows(samples: Sequence[Sample]) -> dict[str, tuple[list[KernelFeatures], list[float], list[int]]]:
+    out: dict[str, tuple[list[KernelFeatures], list[float], list[int]]] = {}
+    for i, s in enumerate(samples):
+        for k, t in zip(s.features.kernels, s.kernel_ms, strict=True):
+            ks, ts, nets = out.setdefault(k.kind, ([], [], []))
+            ks.append(k)
+            ts.append(t)
+            nets.append(i)
+    return out
+
+
+def _share_error(pred: np.ndarray, y: np.ndarray) -> float:
+    return float(np.abs(pred - y).sum() / max(float(np.abs(y).sum()), 1e-12))
+
+
+def _fit_kind(kind: str, ks: list[KernelFeatures], ts: list[float], nets: list[int]) -> KindModel:
+    y = np.array(ts)
+    xl = np.array([_linear_x(k) for k in ks])
+    xt = np.array([k.vector() for k in ks])
+    model = KindModel(kind, fit_linear(xl, y), rows=len(ks))
+    groups = np.array(nets)
+    if len(ks) < MIN_TREE_ROWS or len(set(nets)) < MIN_NETWORKS:
+        return model
+    from sklearn.model_selection import GroupKFold
+
+    folds = GroupKFold(n_splits=min(4, len(set(nets))))
+    line_pred, tree_pred = np.zeros_like(y), np.zeros_like(y)
+    for train, test in folds.split(xl, y, groups):
+        line_pred[test] = np.maximum(fit_linear(xl[train], y[train]).predict(xl[test]), 0)
+        tree_pred[test] = TreeFit().fit(xt[train], y[train]).predict(xt[test])
+    model.line_error = _share_error(line_pred, y)
+    model.tree_error = _share_error(tree_pred, y)
+    if model.tree_error < TREE_GAIN * model.line_error:
+        model.tree = TreeFit().fit(xt, y)
+    return model
+
+
+@dataclass
+class PerLayer:
+    """Per-kind kernel models summed, plus the per-network overhead term."""
+
+    name: str = "per-layer"
+    kinds: dict[str, KindModel] = field(default_factory=dict)
+    network: LinearFit | None = None  # t = a + s * sum + b * kernels
+
+    def fit(self, samples: Sequence[Sample]) -> PerLayer:
+        profiled = [s for s in samples if s.profiled]
+        if len(profiled) < MIN_NETWORKS:
+            raise Unavailable(f"per-layer needs {MIN_NETWORKS} profiled training networks")
+        self.kinds = {k: _fit_kind(k, *rows) for k, rows in _rows(profiled).items()}
+        sums = [self._kernels(s.features)[0] for s in profiled]
+        x = np.array([[total, len(s.features.kernels)] for total, s in zip(sums, profiled, strict=True)])
+        self.network = fit_linear(x, np.array([s.latency_ms for s in profiled]))
+        return self
+
+    def _kernels(self, f: NetworkFeatures) -> tuple[float, dict[str, float], list[str]]:
+        by_kind: dict[str, list[KernelFeatures]] = {}
+        for k in f.kernels:
+            by_kind.setdefault(k.kind, []).append(k)
+        per_kind: dict[str, float] = {}
+        unseen: list[str] = []
+        for kind, ks in by_kind.items():
+            model = self.kinds.get(kind)
+            if model is None:
+                unseen.append(kind)
+                continue
+            per_kind[kind] = float(model.predict(ks).sum())
+        return sum(per_kind.values()), per_kind, unseen
+
+    def predict(self, f: NetworkFeatures) -> Prediction:
+        assert self.network is not None
+        total, per_kind, unseen = self._kernels(f)
+        s, b = self.network.coef
+        overhead = self.network.intercept + b * len(f.kernels)
+        t = s * total + overhead
+        terms = sorted(((k, s * v) for k, v in per_kind.items()), key=lambda kv: -kv[1])
+        notes = []
+        if unseen:
+            notes.append(f"kernel kinds never seen in training (counted as 0): {', '.join(unseen)}")
+        return Prediction(t, (*terms, ("overhead", overhead)), tuple(notes))
+
+    def methods(self) -> dict[str, Any]:
+        return {
+            k: {"method": m.method, "rows": m.rows, "line_error": m.line_error,
+                "tree_error": m.tree_error}
+            for k, m in sorted(self.kinds.items())
+        }  # fmt: skip
+
+
+PREDICTORS = ("per-layer", "macs-only", "synergy")
+
+
+def make(name: str) -> PerLayer | MacsOnly | Synergy:
+    if name == "per-layer":
+        return PerLayer()
+    if name == "macs-only":
+        return MacsOnly()
+    if name == "synergy":
+        return Synergy()
+    raise KeyError(name)
