@@ -131,9 +131,7 @@ def _opens(layer: LayerCost) -> KernelFeatures:
 
 
 def _joins(kernel: KernelFeatures, layer: LayerCost) -> bool:
-    if layer.layer_type not in TAILS or kernel.kind not in FUSING_ANCHORS:
-        return False
-    return True
+    return layer.layer_type in TAILS and kernel.kind in FUSING_ANCHORS
 
 
 def _absorb(kernel: KernelFeatures, layer: LayerCost) -> KernelFeatures:

@@ -102,7 +102,7 @@ def predict_one(
     from cnnbench.predict.saved import read_fingerprint
 
     path = model_path("latency", engine, machine_id, root)
-    if not path.exists() and force:
+    if not path.exists():  # another machine's (or engine's) fit: refused below unless forced
         found = sorted(path.parent.glob(f"latency-{engine}-*.json"))
         if not found:
             found = sorted(path.parent.glob("latency-*.json"))

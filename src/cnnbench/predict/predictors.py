@@ -59,7 +59,9 @@ class MacsOnly:
     def predict(self, f: NetworkFeatures) -> Prediction:
         assert self.line is not None
         t = float(self.line.predict(np.array([[f.macs]]))[0])
-        return Prediction(t, (("macs", t - self.line.intercept), ("intercept", self.line.intercept)))
+        return Prediction(
+            t, (("macs", t - self.line.intercept), ("intercept", self.line.intercept))
+        )
 
 
 class Synergy:
@@ -138,7 +140,9 @@ class KindModel:
         return np.maximum(self.line.predict(np.array([_linear_x(k) for k in kernels])), 0.0)
 
 
-def _rows(samples: Sequence[Sample]) -> dict[str, tuple[list[KernelFeatures], list[float], list[int]]]:
+def _rows(
+    samples: Sequence[Sample],
+) -> dict[str, tuple[list[KernelFeatures], list[float], list[int]]]:
     out: dict[str, tuple[list[KernelFeatures], list[float], list[int]]] = {}
     for i, s in enumerate(samples):
         for k, t in zip(s.features.kernels, s.kernel_ms, strict=True):
@@ -163,7 +167,7 @@ def _fit_kind(kind: str, ks: list[KernelFeatures], ts: list[float], nets: list[i
         return model
     from sklearn.model_selection import GroupKFold
 
-    folds = GroupKFold(n_splits=min(4, len(set(nets))))
+    folds = GroupKFold(n_splits=min(3, len(set(nets))))
     line_pred, tree_pred = np.zeros_like(y), np.zeros_like(y)
     for train, test in folds.split(xl, y, groups):
         line_pred[test] = np.maximum(fit_linear(xl[train], y[train]).predict(xl[test]), 0)
@@ -189,7 +193,9 @@ class PerLayer:
             raise Unavailable(f"per-layer needs {MIN_NETWORKS} profiled training networks")
         self.kinds = {k: _fit_kind(k, *rows) for k, rows in _rows(profiled).items()}
         sums = [self._kernels(s.features)[0] for s in profiled]
-        x = np.array([[total, len(s.features.kernels)] for total, s in zip(sums, profiled, strict=True)])
+        x = np.array(
+            [[total, len(s.features.kernels)] for total, s in zip(sums, profiled, strict=True)]
+        )
         self.network = fit_linear(x, np.array([s.latency_ms for s in profiled]))
         return self
 

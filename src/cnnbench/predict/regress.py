@@ -78,7 +78,7 @@ class TreeFit:
         from sklearn.ensemble import GradientBoostingRegressor
 
         self.model = GradientBoostingRegressor(
-            n_estimators=150, max_depth=3, learning_rate=0.08, subsample=0.9, random_state=self.seed
+            n_estimators=100, max_depth=3, learning_rate=0.1, subsample=0.9, random_state=self.seed
         )
         self.model.fit(np.log1p(np.maximum(x, 0)), np.log(np.maximum(y, self.floor / 10)))
         return self

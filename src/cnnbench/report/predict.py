@@ -68,7 +68,12 @@ def eval_tables(engine: str, evals: Sequence[Evaluation], *, networks: bool = Fa
     if networks:
         for ev in evals:
             n = Table(title=f"per network, held out by {ev.by} ({engine})")
-            for col in ("network", "family", "measured ms", *[p for p in ORDER if p in ev.outcomes]):
+            for col in (
+                "network",
+                "family",
+                "measured ms",
+                *[p for p in ORDER if p in ev.outcomes],
+            ):
                 n.add_column(col, justify="left" if col in ("network", "family") else "right")
             by_net: dict[str, dict[str, Any]] = {}
             for name, outcomes in ev.outcomes.items():
