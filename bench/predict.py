@@ -42,7 +42,7 @@ def main(db: str, engine: str) -> None:
     fit = PerLayer().fit(samples)
     for kind, m in fit.methods().items():
         line, tree = m["line_error"], m["tree_error"]
-        errors = "" if line is None else f" (held-out share error: line {line:.2f}, trees {tree:.2f})"
+        errors = "" if line is None else f" (held-out share error: line {line:.2f}, trees {tree:.2f})"  # noqa: E501
         print(f"kind {kind:<12} {m['method']:<6} {m['rows']:>4} kernels{errors}")
     for ev in evals:
         for name in ("per-layer", "macs-only"):
