@@ -1,7 +1,8 @@
 """The prediction table: per-layer vs MACs-only vs SyNERGY's form, held out by network and family.
 
-Usage: python bench/predict.py DB [ENGINE] (default onnxruntime). Reads this machine's profiles
-(and cachegrind counters) for ENGINE from the store DB, e.g. one filled by
+Usage: python bench/predict.py DB [ENGINE [STATISTIC]] (default onnxruntime, median; p10 or min
+predict a low quantile of each run's samples, which others' load inflates least). Reads this
+machine's profiles (and cachegrind counters) for ENGINE from the store DB, e.g. one filled by
 ``cnnbench predict fit --collect -e ENGINE --db DB``; prints the machine's load, the
 cross-validation table, the per-kind methods of the per-layer fit and the per-network errors.
 """
@@ -22,13 +23,14 @@ from cnnbench.store.sqlite import Store
 from cnnbench.system.fingerprint import collect, software_versions
 
 
-def main(db: str, engine: str) -> None:
+def main(db: str, engine: str, statistic: str) -> None:
     console = Console(width=200)
     machine = str(Environment(collect(), software_versions()).machine["id"])
     with Store(db, create=False) as store:
-        samples, _ = load_samples(store, engine, machine)
+        samples, _ = load_samples(store, engine, machine, statistic=statistic)
     load = os.getloadavg()
-    print(f"machine {machine}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
+    print(f"target: end-to-end {statistic}; machine {machine}, "
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
           f"{os.cpu_count()} CPUs; {len(samples)} networks "
           f"({sum(s.counts is not None for s in samples)} with cachegrind counts)")  # fmt: skip
     evals = [cross_validate(samples, "network"), cross_validate(samples, "family")]
@@ -42,7 +44,9 @@ def main(db: str, engine: str) -> None:
     fit = PerLayer().fit(samples)
     for kind, m in fit.methods().items():
         line, tree = m["line_error"], m["tree_error"]
-        errors = "" if line is None else f" (held-out share error: line {line:.2f}, trees {tree:.2f})"  # noqa: E501
+        errors = (
+            "" if line is None else f" (held-out share error: line {line:.2f}, trees {tree:.2f})"
+        )
         print(f"kind {kind:<12} {m['method']:<6} {m['rows']:>4} kernels{errors}")
     for ev in evals:
         for name in ("per-layer", "macs-only"):
@@ -51,4 +55,7 @@ def main(db: str, engine: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "onnxruntime")
+    args = sys.argv[1:]
+    main(
+        args[0], args[1] if len(args) > 1 else "onnxruntime", args[2] if len(args) > 2 else "median"
+    )

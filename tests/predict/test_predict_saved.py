@@ -46,3 +46,14 @@ def test_from_study_keeps_only_the_studys_runs() -> None:
     assert select([rec], "openvino", threads=1, machine_id=machine, keys=other) == []
     with pytest.raises(BadInput, match="studies are not available"):
         study_keys("mine", None, machine)
+
+
+def test_target_statistic_reads_the_samples() -> None:
+    from cnnbench.predict.dataset import target_ms
+
+    rec = make_profile_record()
+    assert rec.latency_ms is not None
+    assert target_ms(rec) == rec.latency_ms.median
+    assert target_ms(rec, "min") == rec.latency_ms.min
+    p10 = target_ms(rec, "p10")
+    assert rec.latency_ms.min < p10 < rec.latency_ms.median

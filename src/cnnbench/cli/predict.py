@@ -29,6 +29,12 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "--threads", type=int_in(THREADS), help="the thread setting of the runs (default: engine's)"
     )
     common.add_argument("--target", choices=("latency",), default="latency")
+    common.add_argument(
+        "--statistic",
+        choices=("median", "p10", "min"),
+        default="median",
+        help="the end-to-end figure to predict (p10/min: least inflated by other load)",
+    )
     data = argparse.ArgumentParser(add_help=False)
     data.add_argument("--from-study", type=text_arg, metavar="NAME", help="only a study's runs")
 
@@ -71,6 +77,7 @@ def _samples(args: argparse.Namespace) -> tuple[list[Any], list[Any], str]:
             threads=args.threads,
             study=args.from_study,
             study_specs=None,  # the study runner's planned specs, once studies land
+            statistic=args.statistic,
         )
     finally:
         store.close()
@@ -101,7 +108,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
             f"{len(samples)} profiled network(s) for {args.engine} on this machine; "
             "3 or more are needed (use --collect)"
         )
-    path, summary = fit_all(samples, records, args.engine, machine, args.threads, args.from_study)
+    path, summary = fit_all(
+        samples, records, args.engine, machine, args.threads, args.from_study,
+        statistic=args.statistic,
+    )  # fmt: skip
     if args.json:
         emit_json({"path": str(path), **summary}, args.json)
     else:

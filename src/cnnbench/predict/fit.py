@@ -50,6 +50,7 @@ def fit_all(
     threads: int | None,
     study: str | None = None,
     *,
+    statistic: str = "median",
     root: Path | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Fit, cross-validate by network, save; the saved file and its summary."""
@@ -64,6 +65,7 @@ def fit_all(
         networks=tuple(s.model for s in samples),
         data_digest=data_digest(run_ids),
         study=study,
+        statistic=statistic,
         created=now_iso(),
     )
     cv = cross_validate(samples, "network")

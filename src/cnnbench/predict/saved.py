@@ -40,6 +40,7 @@ class Fingerprint:
     networks: tuple[str, ...]
     data_digest: str  # of the training runs' ids
     study: str | None = None
+    statistic: str = "median"  # the end-to-end figure the fit predicts
     created: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -52,6 +53,7 @@ class Fingerprint:
             "networks": list(self.networks),
             "data_digest": self.data_digest,
             "study": self.study,
+            "statistic": self.statistic,
             "created": self.created,
         }
 
@@ -66,6 +68,7 @@ class Fingerprint:
             networks=tuple(d.get("networks") or ()),
             data_digest=str(d["data_digest"]),
             study=d.get("study"),
+            statistic=str(d.get("statistic") or "median"),
             created=str(d.get("created") or ""),
         )
 
