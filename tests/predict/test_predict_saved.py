@@ -57,3 +57,22 @@ def test_target_statistic_reads_the_samples() -> None:
     assert target_ms(rec, "min") == rec.latency_ms.min
     p10 = target_ms(rec, "p10")
     assert rec.latency_ms.min < p10 < rec.latency_ms.median
+
+
+def test_counts_prefer_last_level_misses_and_say_which() -> None:
+    from dataclasses import replace
+
+    from cnnbench.predict.dataset import counts_of
+    from cnnbench.results.meters import Counters
+
+    rec = make_profile_record()
+    assert counts_of(rec) is None  # counters not requested: no counts, not zeros
+    d1 = {"instructions": 5e7, "d1_read_misses": 2e5, "d1_write_misses": 4e4}
+    sim = Counters(source="cachegrind (simulated)", per_inference=d1)
+    got = counts_of(replace(rec, counters=sim))
+    assert got is not None and got.memory == 2.4e5 and got.instructions == 5e7
+    assert got.source == "cachegrind (simulated): d1_read_misses+d1_write_misses"
+    ll = Counters(source="cachegrind (simulated)", per_inference={**d1, "ll_read_misses": 10.0,
+                                                                   "ll_write_misses": 5.0})  # fmt: skip
+    got = counts_of(replace(rec, counters=ll))
+    assert got is not None and got.memory == 15.0

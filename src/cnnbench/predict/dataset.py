@@ -34,9 +34,16 @@ if TYPE_CHECKING:
     from cnnbench.store.sqlite import Store
 
 # SyNERGY's inputs from counter names: SIMD instructions (here all instructions: cachegrind
-# does not tell SIMD apart) and main-memory accesses (last-level misses; perf: cache-misses).
+# does not tell SIMD apart) and main-memory accesses: last-level misses (perf: cache-misses),
+# else first-level data misses, when a network fits in the simulated last level and its
+# misses stay below the differential's noise (the source then says which was used).
 INSTRUCTIONS = ("instructions",)
-MEMORY = (("ll_read_misses", "ll_write_misses"), ("cache-misses",), ("LLC-load-misses",))
+MEMORY = (
+    ("ll_read_misses", "ll_write_misses"),
+    ("cache-misses",),
+    ("LLC-load-misses",),
+    ("d1_read_misses", "d1_write_misses"),
+)
 
 STATISTICS = ("median", "p10", "min")  # the end-to-end figure a sample's target is
 StudySpecs = Callable[[str], Sequence["RunSpec"]]
