@@ -72,7 +72,7 @@ def test_counts_prefer_last_level_misses_and_say_which() -> None:
     got = counts_of(replace(rec, counters=sim))
     assert got is not None and got.memory == 2.4e5 and got.instructions == 5e7
     assert got.source == "cachegrind (simulated): d1_read_misses+d1_write_misses"
-    ll = Counters(source="cachegrind (simulated)", per_inference={**d1, "ll_read_misses": 10.0,
-                                                                   "ll_write_misses": 5.0})  # fmt: skip
+    both = {**d1, "ll_read_misses": 10.0, "ll_write_misses": 5.0}
+    ll = Counters(source="cachegrind (simulated)", per_inference=both)
     got = counts_of(replace(rec, counters=ll))
     assert got is not None and got.memory == 15.0

@@ -130,12 +130,11 @@ def counts_of(rec: ResultRecord) -> Counts | None:
     if rec.counters.source == "none" or not per:
         return None
     instructions = next((per[k] for k in INSTRUCTIONS if k in per), None)
-    memory = next(
-        (sum(per[k] for k in keys) for keys in MEMORY if all(k in per for k in keys)), None
-    )
-    if instructions is None or memory is None:
+    keys = next((keys for keys in MEMORY if all(k in per for k in keys)), None)
+    if instructions is None or keys is None:
         return None
-    return Counts(float(instructions), float(memory), rec.counters.source)
+    memory = sum(per[k] for k in keys)
+    return Counts(float(instructions), float(memory), f"{rec.counters.source}: {'+'.join(keys)}")
 
 
 def default_cost(rec: ResultRecord) -> NetworkCost:
