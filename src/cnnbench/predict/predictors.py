@@ -30,6 +30,7 @@ from cnnbench.predict.regress import LinearFit, TreeFit, fit_linear
 MIN_NETWORKS = 3  # a stage with fewer training networks is not fitted
 TREE_GAIN = 0.9  # trees replace the line when their held-out error is below 90 % of the line's
 MIN_TREE_ROWS = 12
+NONLINEAR = ("log-linear", "tree")  # the alternatives to a line, tried in that order
 
 
 class Unavailable(Exception):
@@ -132,7 +133,7 @@ class KindModel:
 
     @property
     def method(self) -> str:
-        return "tree" if self.tree is not None else "linear"
+        return self.tree.method if self.tree is not None else "linear"
 
     def predict(self, kernels: Sequence[KernelFeatures]) -> np.ndarray:
         if self.tree is not None:
@@ -140,42 +141,58 @@ class KindModel:
         return np.maximum(self.line.predict(np.array([_linear_x(k) for k in kernels])), 0.0)
 
 
-def _rows(
-    samples: Sequence[Sample],
-) -> dict[str, tuple[list[KernelFeatures], list[float], list[int]]]:
-    out: dict[str, tuple[list[KernelFeatures], list[float], list[int]]] = {}
+Rows = tuple[list[KernelFeatures], list[float], list[int], list[float]]
+
+
+def _rows(samples: Sequence[Sample]) -> dict[str, Rows]:
+    """Per kind: kernels, their measured ms, their network's index and end-to-end ms."""
+    out: dict[str, Rows] = {}
     for i, s in enumerate(samples):
         for k, t in zip(s.features.kernels, s.kernel_ms, strict=True):
-            ks, ts, nets = out.setdefault(k.kind, ([], [], []))
+            ks, ts, nets, totals = out.setdefault(k.kind, ([], [], [], []))
             ks.append(k)
             ts.append(t)
             nets.append(i)
+            totals.append(s.latency_ms)
     return out
 
 
-def _share_error(pred: np.ndarray, y: np.ndarray) -> float:
-    return float(np.abs(pred - y).sum() / max(float(np.abs(y).sum()), 1e-12))
+def _net_error(pred: np.ndarray, y: np.ndarray, total: np.ndarray) -> float:
+    """Kernel errors as shares of their network's time, over the kernels' own shares."""
+    return float((np.abs(pred - y) / total).sum() / max(float((np.abs(y) / total).sum()), 1e-12))
 
 
-def _fit_kind(kind: str, ks: list[KernelFeatures], ts: list[float], nets: list[int]) -> KindModel:
+def _fit_kind(
+    kind: str, ks: list[KernelFeatures], ts: list[float], nets: list[int], totals: list[float]
+) -> KindModel:
+    """A kernel's error counts as a share of its network's time (weights ``1/T_net^2`` for the
+    line, the kernel's share of its network for the trees): what the network's sum needs."""
     y = np.array(ts)
+    total = np.array(totals)
     xl = np.array([_linear_x(k) for k in ks])
     xt = np.array([k.vector() for k in ks])
-    model = KindModel(kind, fit_linear(xl, y), rows=len(ks))
+    w_line = 1.0 / total**2
+    w_tree = np.maximum(y / total, 1e-3)
+    model = KindModel(kind, fit_linear(xl, y, weights=w_line), rows=len(ks))
     groups = np.array(nets)
     if len(ks) < MIN_TREE_ROWS or len(set(nets)) < MIN_NETWORKS:
         return model
     from sklearn.model_selection import GroupKFold
 
     folds = GroupKFold(n_splits=min(3, len(set(nets))))
-    line_pred, tree_pred = np.zeros_like(y), np.zeros_like(y)
+    line_pred = np.zeros_like(y)
+    other = {m: np.zeros_like(y) for m in NONLINEAR}
     for train, test in folds.split(xl, y, groups):
-        line_pred[test] = np.maximum(fit_linear(xl[train], y[train]).predict(xl[test]), 0)
-        tree_pred[test] = TreeFit().fit(xt[train], y[train]).predict(xt[test])
-    model.line_error = _share_error(line_pred, y)
-    model.tree_error = _share_error(tree_pred, y)
-    if model.tree_error < TREE_GAIN * model.line_error:
-        model.tree = TreeFit().fit(xt, y)
+        line = fit_linear(xl[train], y[train], weights=w_line[train])
+        line_pred[test] = np.maximum(line.predict(xl[test]), 0)
+        for method, pred in other.items():
+            pred[test] = TreeFit(method).fit(xt[train], y[train], w_tree[train]).predict(xt[test])
+    model.line_error = _net_error(line_pred, y, total)
+    errors = {m: _net_error(pred, y, total) for m, pred in other.items()}
+    best = min(errors, key=lambda m: errors[m])
+    model.tree_error = errors[best]
+    if errors[best] < TREE_GAIN * model.line_error:
+        model.tree = TreeFit(best).fit(xt, y, w_tree)
     return model
 
 

@@ -48,9 +48,11 @@ def fit_linear(
     intercept: bool = True,
     relative: bool = True,
     floor: float = FLOOR_MS,
+    weights: np.ndarray | None = None,
 ) -> LinearFit:
-    """Weighted least squares (weights ``1/y^2`` when ``relative``); columns are scaled to unit
-    size first so that MAC counts (1e9) and layer counts (1e1) are fitted alike."""
+    """Weighted least squares (weights ``1/y^2`` when ``relative``, or the ``weights`` given);
+    columns are scaled to unit size first so that MAC counts (1e9) and layer counts (1e1) are
+    fitted alike."""
     from sklearn.linear_model import LinearRegression
 
     x = np.atleast_2d(np.asarray(x, dtype=float))
@@ -59,7 +61,7 @@ def fit_linear(
     y = np.asarray(y, dtype=float)
     scale = np.abs(x).max(axis=0)
     scale[scale == 0] = 1.0
-    w = _weights(y, floor) if relative else np.ones_like(y)
+    w = weights if weights is not None else _weights(y, floor) if relative else np.ones_like(y)
     model = LinearRegression(positive=positive, fit_intercept=intercept)
     model.fit(x / scale, y, sample_weight=w)
     coef = np.asarray(model.coef_, dtype=float) / scale
@@ -67,20 +69,32 @@ def fit_linear(
 
 
 class TreeFit:
-    """Gradient-boosted trees on ``log1p`` features predicting ``log`` time (relative error)."""
+    """A model of ``log`` time on ``log1p`` features (relative error): gradient-boosted trees
+    (``method="tree"``), or a ridge line in the logs (``"log-linear"``: a power law, time ~
+    MACs^a x bytes^b x ..., which a kernel's efficiency curve over its shape follows)."""
 
-    def __init__(self, seed: int = 0, floor: float = FLOOR_MS):
+    def __init__(self, method: str = "tree", seed: int = 0, floor: float = FLOOR_MS):
+        self.method = method
         self.seed = seed
         self.floor = floor
         self.model: Any = None
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> TreeFit:
+    def fit(self, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> TreeFit:
         from sklearn.ensemble import GradientBoostingRegressor
+        from sklearn.linear_model import Ridge
 
-        self.model = GradientBoostingRegressor(
-            n_estimators=100, max_depth=3, learning_rate=0.1, subsample=0.9, random_state=self.seed
+        if self.method == "log-linear":
+            self.model = Ridge(alpha=1.0)
+        else:
+            self.model = GradientBoostingRegressor(
+                n_estimators=100, max_depth=3, learning_rate=0.1, subsample=0.9,
+                random_state=self.seed,
+            )  # fmt: skip
+        self.model.fit(
+            np.log1p(np.maximum(x, 0)),
+            np.log(np.maximum(y, self.floor / 10)),
+            sample_weight=weights,
         )
-        self.model.fit(np.log1p(np.maximum(x, 0)), np.log(np.maximum(y, self.floor / 10)))
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
