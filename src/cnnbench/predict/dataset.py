@@ -45,6 +45,7 @@ MEMORY = (
     ("d1_read_misses", "d1_write_misses"),
 )
 
+FUSED_PREFIX = "fused "
 STATISTICS = ("median", "p10", "min")  # the end-to-end figure a sample's target is
 StudySpecs = Callable[[str], Sequence["RunSpec"]]
 CostOf = Callable[[ResultRecord], NetworkCost]
@@ -99,12 +100,14 @@ def attribute(
     per_kernel = [0.0] * len(features.kernels)
     loose = 0.0
     for layer in layers:
-        nodes = [n.name for s in layer.source_layers for n in index.get(s, ())]
+        # ONNX Runtime names a node it fused by its first source ("fused /fc/Gemm")
+        sources = [s if s in index else s.removeprefix(FUSED_PREFIX) for s in layer.source_layers]
+        nodes = [n.name for s in sources for n in index.get(s, ())]
         nodes = [n for n in nodes if n in owner]
         if not nodes:
             loose += layer.time_ms or 0.0
             continue
-        kinds = {n.name: n.layer_type for s in layer.source_layers for n in index.get(s, ())}
+        kinds = {n.name: n.layer_type for s in sources for n in index.get(s, ())}
         anchors = [n for n in nodes if kinds.get(n) not in TAILS]
         per_kernel[owner[(anchors or nodes)[0]]] += layer.time_ms or 0.0
     return tuple(per_kernel), loose

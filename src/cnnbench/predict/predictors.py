@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,10 @@ MIN_NETWORKS = 3  # a stage with fewer training networks is not fitted
 TREE_GAIN = 0.9  # trees replace the line when their held-out error is below 90 % of the line's
 MIN_TREE_ROWS = 12
 NONLINEAR = ("log-linear", "tree")  # the alternatives to a line, tried in that order
+EXTRAPOLATION = 1.5  # beyond this multiple of the training range, trees give way to the line
+ANY_KIND = "*"  # the line over every kernel, for a kind never seen in training
+# a kind never seen in training borrows the model of its nearest kind, else ANY_KIND's
+NEAREST = {"conv_group": "conv", "conv_dw": "conv_group", "conv_1x1": "conv", "conv": "conv_1x1"}
 
 
 class Unavailable(Exception):
@@ -130,15 +135,24 @@ class KindModel:
     rows: int = 0
     line_error: float | None = None  # held-out weighted absolute error (share of time)
     tree_error: float | None = None
+    reach: tuple[float, ...] = ()  # the largest value of each linear feature in training
 
     @property
     def method(self) -> str:
         return self.tree.method if self.tree is not None else "linear"
 
     def predict(self, kernels: Sequence[KernelFeatures]) -> np.ndarray:
-        if self.tree is not None:
-            return self.tree.predict(np.array([k.vector() for k in kernels]))
-        return np.maximum(self.line.predict(np.array([_linear_x(k) for k in kernels])), 0.0)
+        """Kernel times; trees do not extrapolate, so a kernel beyond the training range (any
+        linear feature over 1.5 x the largest seen) gets the line's prediction."""
+        xl = np.array([_linear_x(k) for k in kernels])
+        line = np.maximum(self.line.predict(xl), 0.0)
+        if self.tree is None:
+            return line
+        out = self.tree.predict(np.array([k.vector() for k in kernels]))
+        if self.reach and self.tree.method == "tree":
+            beyond = (xl > EXTRAPOLATION * np.asarray(self.reach)).any(axis=1)
+            out = np.where(beyond, line, out)
+        return out
 
 
 Rows = tuple[list[KernelFeatures], list[float], list[int], list[float]]
@@ -173,7 +187,8 @@ def _fit_kind(
     xt = np.array([k.vector() for k in ks])
     w_line = 1.0 / total**2
     w_tree = np.maximum(y / total, 1e-3)
-    model = KindModel(kind, fit_linear(xl, y, weights=w_line), rows=len(ks))
+    reach = tuple(float(v) for v in xl.max(axis=0))
+    model = KindModel(kind, fit_linear(xl, y, weights=w_line), rows=len(ks), reach=reach)
     groups = np.array(nets)
     if len(ks) < MIN_TREE_ROWS or len(set(nets)) < MIN_NETWORKS:
         return model
@@ -208,7 +223,17 @@ class PerLayer:
         profiled = [s for s in samples if s.profiled]
         if len(profiled) < MIN_NETWORKS:
             raise Unavailable(f"per-layer needs {MIN_NETWORKS} profiled training networks")
-        self.kinds = {k: _fit_kind(k, *rows) for k, rows in _rows(profiled).items()}
+        rows = _rows(profiled)
+        self.kinds = {k: _fit_kind(k, *r) for k, r in rows.items()}
+        fallback = _fit_kind(
+            ANY_KIND,
+            list(chain.from_iterable(r[0] for r in rows.values())),
+            list(chain.from_iterable(r[1] for r in rows.values())),
+            list(chain.from_iterable(r[2] for r in rows.values())),
+            list(chain.from_iterable(r[3] for r in rows.values())),
+        )
+        fallback.tree = None  # a line: it has to extrapolate to kinds it has not seen
+        self.kinds[ANY_KIND] = fallback
         sums = [self._kernels(s.features)[0] for s in profiled]
         x = np.array(
             [[total, len(s.features.kernels)] for total, s in zip(sums, profiled, strict=True)]
@@ -225,8 +250,10 @@ class PerLayer:
         for kind, ks in by_kind.items():
             model = self.kinds.get(kind)
             if model is None:
-                unseen.append(kind)
-                continue
+                near = NEAREST.get(kind)
+                model = self.kinds.get(near) if near and near in self.kinds else None
+                model = model or self.kinds.get(NEAREST.get(near or "", ""), self.kinds[ANY_KIND])
+                unseen.append(f"{kind} (as {model.kind})")
             per_kind[kind] = float(model.predict(ks).sum())
         return sum(per_kind.values()), per_kind, unseen
 
@@ -239,7 +266,7 @@ class PerLayer:
         terms = sorted(((k, s * v) for k, v in per_kind.items()), key=lambda kv: -kv[1])
         notes = []
         if unseen:
-            notes.append(f"kernel kinds never seen in training (counted as 0): {', '.join(unseen)}")
+            notes.append(f"kernel kinds never seen in training: {', '.join(unseen)}")
         return Prediction(t, (*terms, ("overhead", overhead)), tuple(notes))
 
     def methods(self) -> dict[str, Any]:
