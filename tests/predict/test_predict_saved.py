@@ -18,6 +18,8 @@ def test_fit_saves_and_refuses_another_machine_or_engine(tmp_path: Path) -> None
     path, summary = fit_all(data, [], "onnxruntime", "machineA", None, root=tmp_path)
     assert path.exists() and path.with_suffix(".joblib").exists()
     assert summary["fingerprint"]["networks"] == [s.model for s in data]
+    syn = summary["synergy"]  # both stages, on the networks with counts (half of them)
+    assert len(syn["networks"]) == 4 and syn["instructions_from_macs"]["coef"][0] > 0
     features = data[0].features
     ok = predict_one("net0", "onnxruntime", "machineA", root=tmp_path, features=features)
     assert ok["forced"] is None

@@ -16,7 +16,7 @@ from typing import Any
 from cnnbench.predict.dataset import Sample, software_of
 from cnnbench.predict.evaluate import cross_validate
 from cnnbench.predict.features import NetworkFeatures
-from cnnbench.predict.predictors import PREDICTORS, PerLayer, Unavailable, make
+from cnnbench.predict.predictors import PREDICTORS, PerLayer, Synergy, Unavailable, make
 from cnnbench.predict.saved import (
     Fingerprint,
     Saved,
@@ -77,6 +77,9 @@ def fit_all(
             name: (m.to_json() if (m := cv.metrics(name)) else None) for name in cv.outcomes
         },
     }
+    synergy = fitted.get("synergy")
+    if isinstance(synergy, Synergy):
+        summary["synergy"] = synergy.describe([s for s in samples if s.counts is not None])
     per_layer = fitted.get(BEST)
     if isinstance(per_layer, PerLayer):
         summary["kinds"] = per_layer.methods()

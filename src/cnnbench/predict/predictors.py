@@ -108,6 +108,35 @@ class Synergy:
         assert self.stage1 is not None
         return float(self.stage1.predict(np.array([[instructions, memory]]))[0])
 
+    def describe(self, counted: Sequence[Sample]) -> dict[str, Any]:
+        """Both stages' coefficients and their in-sample relative errors on the counted
+        networks (too few here to hold any out: the paper's test error needs more)."""
+        assert self.stage1 and self.simd and self.memory
+        rows = []
+        for s in counted:
+            if s.counts is None:
+                continue
+            simd, mem = self.counts_from_macs(s.features.macs)
+            rows.append(
+                {
+                    "model": s.model,
+                    "measured_ms": s.latency_ms,
+                    "stage1_ms": self.from_counts(s.counts.instructions, s.counts.memory),
+                    "both_stages_ms": self.from_counts(simd, mem),
+                    "instructions": s.counts.instructions,
+                    "instructions_from_macs": simd,
+                    "memory": s.counts.memory,
+                    "memory_from_macs": mem,
+                }
+            )
+        return {
+            "source": self.source,
+            "stage1": self.stage1.to_json(),
+            "instructions_from_macs": self.simd.to_json(),
+            "memory_from_macs": self.memory.to_json(),
+            "networks": rows,
+        }
+
     def predict(self, f: NetworkFeatures) -> Prediction:
         if self.stage1 is None:
             raise Unavailable(self.reason or "not fitted")

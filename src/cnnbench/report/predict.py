@@ -105,6 +105,19 @@ def fit_lines(summary: dict[str, Any]) -> list[str]:
             )
     for name, why in summary["unavailable"].items():
         lines.append(f"  {name}: unavailable: {why}")
+    syn = summary.get("synergy")
+    if syn:
+        a, b = syn["stage1"]["coef"]
+        lines.append(
+            f"  synergy stage 1: t = {a:.3g} x instructions + {b:.3g} x memory "
+            f"+ {syn['stage1']['intercept']:.3g} ms; counts: {syn['source']}"
+        )
+        for r in syn["networks"]:
+            lines.append(
+                f"    {r['model']}: measured {r['measured_ms']:.3f} ms, stage 1 "
+                f"{r['stage1_ms']:.3f}, from MACs {r['both_stages_ms']:.3f}; instructions "
+                f"{r['instructions']:.3g} (from MACs {r['instructions_from_macs']:.3g})"
+            )
     for kind, k in (summary.get("kinds") or {}).items():
         lines.append(f"  kind {kind}: {k['method']} ({k['rows']} kernels)")
     return lines
