@@ -40,8 +40,11 @@ def test_fit_eval_show_on_tiny_networks(tmp_path: Path, capsys: pytest.CaptureFi
     assert fit["networks"] == len(NETS) and fit["with_counters"] == 0
     assert "synergy" in fit["unavailable"]  # no counters measured: said, not zero
     assert Path(fit["path"]).exists()
-    assert main(["predict", "eval", "-e", "onnxruntime", "--db", str(db), "--json", "-"]) == 0
-    ev = json.loads(capsys.readouterr().out)
+    plot = tmp_path / "eval.png"
+    argv = ["predict", "eval", "-e", "onnxruntime", "--db", str(db), "--json", "-"]
+    assert main([*argv, "--plot", str(plot)]) == 0
+    ev = json.loads(capsys.readouterr().out)  # stdout stays pure JSON
+    assert plot.stat().st_size > 0
     by = {e["by"]: e["predictors"] for e in ev["evaluations"]}
     assert set(by) == {"network", "family"}
     for name in ("per-layer", "macs-only"):

@@ -52,6 +52,7 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     e = ps.add_parser("eval", parents=[*parents, common, data], help="cross-validation table")
     e.add_argument("--by", choices=("network", "family", "both"), default="both")
     e.add_argument("--networks", action="store_true", help="one row per held-out network too")
+    e.add_argument("--plot", type=text_arg, metavar="FILE", help="predicted against measured")
     e.set_defaults(func=cmd_eval)
 
     w = ps.add_parser("show", parents=[*parents, common], help="predict one model")
@@ -128,6 +129,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from cnnbench.predict.evaluate import cross_validate
     from cnnbench.report.predict import eval_json, eval_tables
 
+    if args.plot:
+        from pathlib import Path
+
+        from cnnbench.report.profile_plot import check_plot_path
+
+        check_plot_path(Path(args.plot))
     samples, _, _ = _samples(args)
     if len(samples) < 4:
         raise BadInput(f"{len(samples)} profiled network(s); cross-validation needs 4 or more")
@@ -138,6 +145,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         for table in eval_tables(args.engine, evals, networks=args.networks):
             out.print(table)
+    if args.plot:
+        from pathlib import Path
+
+        from cnnbench.report.predict_plot import save_scatter
+
+        err.print(f"figure: {save_scatter(evals, Path(args.plot), args.engine)}")
     return 0
 
 
