@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 PIP := $(BIN)/python -m pip
 PIP_FLAGS := --disable-pip-version-check -q
-EXTRAS ?= dev,onnx,onnxruntime,openvino,loadgen,report,nvml,studies,fleet
+EXTRAS ?= dev,onnx,onnxruntime,openvino,loadgen,report,nvml,studies,fleet,predict
 STAMP := $(VENV)/.installed
 
 .PHONY: venv run test lint bench clean

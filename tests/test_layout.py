@@ -35,6 +35,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "execute": ("studies", "predict", "report", "cli"),
     "studies": ("predict", "report", "cli"),
     "report": ("execute", "cli"),
+    "predict": ("cli",),
 }
 TIMING_ROOMS = ("measure", "system")  # the only rooms that read a clock to measure
 

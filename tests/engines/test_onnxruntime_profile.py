@@ -152,3 +152,18 @@ def test_split_runs_brackets_nodes_by_model_run() -> None:
     ]
     runs = ort_profile.split_runs(events)
     assert [[e["dur"] for e in run] for run in runs] == [[2], [3]]
+
+
+def test_a_fused_node_named_after_its_main_node_maps_to_it_and_its_activation() -> None:
+    from cnnbench.engines.onnxruntime.profile import SourceGraph
+
+    graph = SourceGraph(
+        [
+            ("/fc/Gemm", "Gemm", ["x", "w"], ["g"]),
+            ("/act/Relu", "Relu", ["g"], ["y"]),
+            ("/other/Gemm", "Gemm", ["y", "w2"], ["z"]),
+        ]
+    )
+    assert graph.sources("fused /fc/Gemm", "FusedGemm") == ("/fc/Gemm", "/act/Relu")
+    assert graph.sources("fused /other/Gemm", "Gemm") == ("/other/Gemm",)
+    assert graph.sources("fused nothing", "FusedGemm") == ("fused nothing",)

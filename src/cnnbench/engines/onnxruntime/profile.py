@@ -35,6 +35,7 @@ from cnnbench.engines.base import Around, EngineLayer, call_with
 _KERNEL_SUFFIX = "_kernel_time"
 _NCHWC_SUFFIX = "_nchwc"
 _RUN_EVENT = "model_run"
+_FUSED_PREFIX = "fused "  # the name ORT gives a node it fused an activation into
 _MAX_FUSED_CHAIN = 4  # source nodes walked up from a fused node's output to its main op
 
 
@@ -112,10 +113,25 @@ class SourceGraph:
         self.op_type = {name: op for name, op, _, _ in nodes}
         self.inputs = {name: ins for name, _, ins, _ in nodes}
         self.producer = {out: name for name, _, _, outs in nodes for out in outs if out}
+        self.consumers: dict[str, list[str]] = {}
+        for name, _, ins, _ in nodes:
+            for tensor in ins:
+                self.consumers.setdefault(tensor, []).append(name)
+        self.outputs = {name: outs for name, _, _, outs in nodes}
 
     def sources(self, name: str, op_type: str) -> tuple[str, ...]:
         if name in self.op_type:
             return (name,)
+        main = name.removeprefix(_FUSED_PREFIX)
+        if main != name and main in self.op_type:
+            # ORT's activation fusion (FusedGemm, FusedConv on the default provider) names the
+            # fused node "fused <main node>"; the activation it absorbed is the main node's
+            # only consumer.
+            outs = [t for t in self.outputs[main] if t]
+            users = self.consumers.get(outs[0], []) if len(outs) == 1 else []
+            if op_type.startswith("Fused") and len(users) == 1:
+                return (main, users[0])
+            return (main,)
         tensor = name.removesuffix(_NCHWC_SUFFIX)
         if tensor == name or tensor not in self.producer:
             return (name,)  # not a node of the loaded file: the optimised node's name

@@ -1,0 +1,181 @@
+"""``cnnbench predict fit|eval|show``: latency predictors fitted on this machine's profiles.
+
+* ``fit --target latency -e ENGINE [--collect [--small] [--counted N]] [--from-study NAME]``:
+  fit the three predictors on the store's profiles (``--collect`` first measures what is
+  missing, with resume), save them with their training set's fingerprint;
+* ``eval -e ENGINE [--by network|family|both]``: leave-one-network-out and
+  leave-one-family-out cross-validation, per-layer against MACs-only and SyNERGY's form;
+* ``show MODEL -e ENGINE [--force]``: one prediction (a registered model or an ONNX file), its
+  per-kind contributions, uncertainty and provenance.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from cnnbench.cli._common import emit_json, err, int_in, out, text_arg
+from cnnbench.spec import THREADS, IntRange
+
+COUNTED = IntRange(0, 5)
+
+
+def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    s = sub.add_parser("predict", help="fit, evaluate and use latency predictors")
+    ps = s.add_subparsers(dest="predict_command", required=True, parser_class=type(s))
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-e", "--engine", required=True, type=text_arg)
+    common.add_argument(
+        "--threads", type=int_in(THREADS), help="the thread setting of the runs (default: engine's)"
+    )
+    common.add_argument("--target", choices=("latency",), default="latency")
+    common.add_argument(
+        "--statistic",
+        choices=("median", "p10", "min"),
+        default="median",
+        help="the end-to-end figure to predict (p10/min: least inflated by other load)",
+    )
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument("--from-study", type=text_arg, metavar="NAME", help="only a study's runs")
+
+    f = ps.add_parser("fit", parents=[*parents, common, data], help="fit and save the predictors")
+    f.add_argument("--collect", action="store_true", help="measure what is missing first")
+    f.add_argument("--small", action="store_true", help="with --collect: a seconds-long set")
+    f.add_argument(
+        "--counted",
+        type=int_in(COUNTED),
+        default=3,
+        help="with --collect: networks with cachegrind counters for SyNERGY (minutes each)",
+    )
+    f.set_defaults(func=cmd_fit)
+
+    e = ps.add_parser("eval", parents=[*parents, common, data], help="cross-validation table")
+    e.add_argument("--by", choices=("network", "family", "both"), default="both")
+    e.add_argument("--networks", action="store_true", help="one row per held-out network too")
+    e.add_argument("--plot", type=text_arg, metavar="FILE", help="predicted against measured")
+    e.set_defaults(func=cmd_eval)
+
+    w = ps.add_parser("show", parents=[*parents, common], help="predict one model")
+    w.add_argument("model", metavar="MODEL", type=text_arg, help="a registered model or .onnx")
+    w.add_argument("--force", action="store_true", help="predict with another machine's fit")
+    w.set_defaults(func=cmd_show)
+
+
+def _samples(args: argparse.Namespace) -> tuple[list[Any], list[Any], str]:
+    from cnnbench.cli._common import check_store, environment, open_store
+    from cnnbench.errors import BadInput
+    from cnnbench.predict.dataset import load_samples
+
+    if not check_store(args, missing_ok=True):
+        raise BadInput("the store holds no runs; use --collect (or cnnbench profile) first")
+    machine = str(environment().machine["id"])
+    store = open_store(args, create=False)
+    try:
+        samples, records = load_samples(
+            store,
+            args.engine,
+            machine,
+            threads=args.threads,
+            study=args.from_study,
+            study_specs=_study_specs,
+            statistic=args.statistic,
+        )
+    finally:
+        store.close()
+    return samples, records, machine
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from cnnbench.errors import BadInput
+    from cnnbench.predict.fit import fit_all
+
+    if args.collect:
+        from cnnbench.cli._execution import execute_with_progress
+        from cnnbench.predict.collect import collection_specs
+
+        if args.from_study:
+            raise BadInput("--collect measures the training set; it does not go with --from-study")
+        specs = collection_specs(
+            args.engine, "small" if args.small else "full", counted=args.counted,
+            threads=args.threads,
+        )  # fmt: skip
+        result, _ = execute_with_progress(args, specs, resume=True)
+        failed = [r for r in result.records if r.status != "ok"]
+        for r in failed:
+            err.print(f"{r.spec.model.name}: {r.status}: {r.error}", markup=False, soft_wrap=True)
+    samples, records, machine = _samples(args)
+    if len(samples) < 3:
+        raise BadInput(
+            f"{len(samples)} profiled network(s) for {args.engine} on this machine; "
+            "3 or more are needed (use --collect)"
+        )
+    path, summary = fit_all(
+        samples, records, args.engine, machine, args.threads, args.from_study,
+        statistic=args.statistic,
+    )  # fmt: skip
+    if args.json:
+        emit_json({"path": str(path), **summary}, args.json)
+    else:
+        from cnnbench.report.predict import fit_lines
+
+        for line in fit_lines(summary):
+            out.print(line, markup=False, soft_wrap=True)
+    err.print(f"saved {path}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from cnnbench.errors import BadInput
+    from cnnbench.predict.evaluate import cross_validate
+    from cnnbench.report.predict import eval_json, eval_tables
+
+    if args.plot:
+        from pathlib import Path
+
+        from cnnbench.report.profile_plot import check_plot_path
+
+        check_plot_path(Path(args.plot))
+    samples, _, _ = _samples(args)
+    if len(samples) < 4:
+        raise BadInput(f"{len(samples)} profiled network(s); cross-validation needs 4 or more")
+    kinds = ("network", "family") if args.by == "both" else (args.by,)
+    evals = [cross_validate(samples, by) for by in kinds]  # type: ignore[arg-type]
+    if args.json:
+        emit_json(eval_json(args.engine, evals), args.json)
+    else:
+        for table in eval_tables(args.engine, evals, networks=args.networks):
+            out.print(table)
+    if args.plot:
+        from pathlib import Path
+
+        from cnnbench.report.predict_plot import save_scatter
+
+        err.print(f"figure: {save_scatter(evals, Path(args.plot), args.engine)}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from cnnbench.cli._common import environment
+    from cnnbench.predict.fit import predict_one
+
+    machine = str(environment().machine["id"])
+    result = predict_one(args.model, args.engine, machine, force=args.force)
+    if args.json:
+        emit_json(result, args.json)
+    else:
+        from cnnbench.report.predict import show_lines
+
+        for line in show_lines(result):
+            out.print(line, markup=False, soft_wrap=True)
+    return 0
+
+
+def _study_specs(name: str) -> list[Any]:
+    """Every spec a study plans on this machine, its full and its quick variant (what
+    ``--from-study NAME`` selects records by)."""
+    from cnnbench.studies.plan import load_study, plan_study
+
+    specs: list[Any] = []
+    for quick in (False, True):
+        specs += plan_study(load_study(name, quick=quick)).specs
+    return specs

@@ -1,0 +1,266 @@
+"""Training samples from the store: one per network, with its measured kernels and counters.
+
+A :class:`Sample` joins, for one network on one engine configuration (this machine, fp32, batch
+1, one thread setting):
+
+* the newest ok run of mode ``profile``: the target (its unprofiled end-to-end median,
+  ``latency_ms``) and its executed layers, each attributed to the predicted kernel
+  (:func:`cnnbench.predict.features.kernels`) that holds its first source node of an anchor
+  type (else its first source node); layers with no source in the graph (reorders an engine
+  inserted) are ``unattributed_ms``;
+* the newest ok run whose counters were measured (perf, or cachegrind labelled simulated):
+  per-inference ``instructions`` and memory accesses, SyNERGY's two inputs.
+
+Which records count: all of this machine's for the engine, or only a study's
+(:data:`StudySpecs`: a function from a study's name to its planned specs, matched by run key,
+which is how a study finds its own results).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from cnnbench.errors import BadInput
+from cnnbench.graph.cost import NetworkCost
+from cnnbench.measure.layers import cost_index
+from cnnbench.predict.features import TAILS, NetworkFeatures, node_to_kernel
+from cnnbench.results.record import ResultRecord, run_key
+from cnnbench.results.sections import LayerRecord
+
+if TYPE_CHECKING:
+    from cnnbench.spec import RunSpec
+    from cnnbench.store.sqlite import Store
+
+# SyNERGY's inputs from counter names: SIMD instructions (here all instructions: cachegrind
+# does not tell SIMD apart) and main-memory accesses: last-level misses (perf: cache-misses),
+# else first-level data misses, when a network fits in the simulated last level and its
+# misses stay below the differential's noise (the source then says which was used).
+INSTRUCTIONS = ("instructions",)
+MEMORY = (
+    ("ll_read_misses", "ll_write_misses"),
+    ("cache-misses",),
+    ("LLC-load-misses",),
+    ("d1_read_misses", "d1_write_misses"),
+)
+
+FUSED_PREFIX = "fused "
+STATISTICS = ("median", "p10", "min")  # the end-to-end figure a sample's target is
+StudySpecs = Callable[[str], Sequence["RunSpec"]]
+CostOf = Callable[[ResultRecord], NetworkCost]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Per-inference counter figures of one network, and where they came from."""
+
+    instructions: float
+    memory: float
+    source: str  # "cachegrind (simulated)", "perf", ...
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One network's features and targets on one engine configuration."""
+
+    model: str
+    family: str
+    latency_ms: float
+    features: NetworkFeatures
+    kernel_ms: tuple[float, ...] = ()  # measured, per kernel of ``features`` (profile)
+    unattributed_ms: float = 0.0
+    counts: Counts | None = None
+    run_ids: tuple[str, ...] = field(default=())
+
+    @property
+    def profiled(self) -> bool:
+        return bool(self.kernel_ms)
+
+
+def family_of(model: str) -> str:
+    """The registry family; a design pattern's is ``pattern/NAME`` (each pattern its own family,
+    so holding one out leaves its kind of convolution unseen); ``user`` for anything else."""
+    if model.lower().startswith("pattern/"):
+        return "pattern/" + model.split("/", 1)[1].split("?", 1)[0].lower()
+    try:
+        from cnnbench.models import get_model_info
+
+        return get_model_info(model).family
+    except BadInput:
+        return "user"
+
+
+def attribute(
+    layers: Sequence[LayerRecord], cost: NetworkCost, features: NetworkFeatures
+) -> tuple[tuple[float, ...], float]:
+    """Measured ms per kernel, and the time of layers no kernel holds."""
+    owner = node_to_kernel(features.kernels)
+    index = cost_index(cost)
+    per_kernel = [0.0] * len(features.kernels)
+    loose = 0.0
+    for layer in layers:
+        # ONNX Runtime names a node it fused by its first source ("fused /fc/Gemm")
+        sources = [s if s in index else s.removeprefix(FUSED_PREFIX) for s in layer.source_layers]
+        nodes = [n.name for s in sources for n in index.get(s, ())]
+        nodes = [n for n in nodes if n in owner]
+        if not nodes:
+            loose += layer.time_ms or 0.0
+            continue
+        kinds = {n.name: n.layer_type for s in sources for n in index.get(s, ())}
+        anchors = [n for n in nodes if kinds.get(n) not in TAILS]
+        per_kernel[owner[(anchors or nodes)[0]]] += layer.time_ms or 0.0
+    return tuple(per_kernel), loose
+
+
+def target_ms(rec: ResultRecord, statistic: str = "median") -> float:
+    """The record's end-to-end latency as the target: its median (the project's figure), or
+    on a machine others load, a low quantile of its samples (``p10``; ``min``), which
+    contention inflates least. ``p10`` without stored samples is the median."""
+    assert rec.latency_ms is not None
+    if statistic == "min":
+        return rec.latency_ms.min
+    if statistic == "p10" and rec.samples_ms:
+        import numpy as np
+
+        return float(np.quantile(np.asarray(rec.samples_ms), 0.10))
+    return rec.latency_ms.median
+
+
+def counts_of(rec: ResultRecord) -> Counts | None:
+    """SyNERGY's two counts per inference, when the record measured them."""
+    per = rec.counters.per_inference
+    if rec.counters.source == "none" or not per:
+        return None
+    instructions = next((per[k] for k in INSTRUCTIONS if k in per), None)
+    keys = next((keys for keys in MEMORY if all(k in per for k in keys)), None)
+    if instructions is None or keys is None:
+        return None
+    memory = sum(per[k] for k in keys)
+    return Counts(float(instructions), float(memory), f"{rec.counters.source}: {'+'.join(keys)}")
+
+
+def default_cost(rec: ResultRecord) -> NetworkCost:
+    """The cost model of the graph the record's engine ran (BatchNorm folded unless the run's
+    option ``fold_bn=0`` kept it)."""
+    from cnnbench.graph.cost import model_cost
+    from cnnbench.models import is_builtin_ref
+
+    name = rec.spec.model.name
+    if not is_builtin_ref(name):  # a user's model is built in a worker, never here
+        from cnnbench.execute.costing import detail_cost
+
+        return detail_cost(name, rec.spec.input_shape)
+    fold = rec.spec.target.option("fold_bn", "1") not in ("0", "false", "no")
+    return model_cost(name, rec.spec.input_shape, rec.spec.batch, fold_bn=fold)
+
+
+def eligible(rec: ResultRecord, engine: str, threads: int | None, machine_id: str | None) -> bool:
+    t = rec.spec.target
+    return (
+        rec.status == "ok"
+        and t.engine == engine
+        and t.device == "cpu"
+        and t.precision == "fp32"
+        and rec.spec.batch == 1
+        and t.threads == threads
+        and (machine_id is None or rec.machine.get("id") == machine_id)
+    )
+
+
+def study_keys(name: str, specs_of: StudySpecs | None, machine_id: str) -> set[str]:
+    """The run keys of a study's planned specs on this machine (the ``--from-study`` hook)."""
+    if specs_of is None:
+        raise BadInput(
+            f"--from-study {name}: studies are not available in this build; "
+            "the study runner has to provide its planned specs"
+        )
+    return {run_key(s.spec_hash(), machine_id) for s in specs_of(name)}
+
+
+def select(
+    records: Iterable[ResultRecord],
+    engine: str,
+    *,
+    threads: int | None = None,
+    machine_id: str | None = None,
+    keys: set[str] | None = None,
+) -> list[ResultRecord]:
+    """The records a fit may read: this engine's ok fp32 batch-1 CPU runs at ``threads``, on
+    ``machine_id``, and (for a study) only those whose run key is in ``keys``; newest first."""
+    out = [
+        r
+        for r in records
+        if eligible(r, engine, threads, machine_id) and (keys is None or r.key in keys)
+    ]
+    return sorted(out, key=lambda r: r.created, reverse=True)
+
+
+def samples_from(
+    records: Sequence[ResultRecord], cost_of: CostOf = default_cost, statistic: str = "median"
+) -> list[Sample]:
+    """One sample per network profiled in ``records`` (newest profile first wins), with the
+    newest counters any of that network's records measured."""
+    profiles: dict[str, ResultRecord] = {}
+    counted: dict[str, tuple[Counts, str]] = {}
+    for rec in records:
+        name = rec.spec.model.name
+        if rec.spec.mode == "profile" and rec.layers and rec.latency_ms is not None:
+            profiles.setdefault(name, rec)
+        c = counts_of(rec)
+        if c is not None:
+            counted.setdefault(name, (c, rec.id))
+    out = []
+    for name, rec in sorted(profiles.items()):
+        cost = cost_of(rec)
+        features = NetworkFeatures.of(cost, name)
+        per_kernel, loose = attribute(rec.layers, cost, features)
+        counts = counted.get(name)
+        assert rec.latency_ms is not None
+        out.append(
+            Sample(
+                model=name,
+                family=family_of(name),
+                latency_ms=target_ms(rec, statistic),
+                features=features,
+                kernel_ms=per_kernel,
+                unattributed_ms=loose,
+                counts=counts[0] if counts else None,
+                run_ids=(rec.id,) + ((counts[1],) if counts else ()),
+            )
+        )
+    return out
+
+
+def load_samples(
+    store: Store,
+    engine: str,
+    machine_id: str,
+    *,
+    threads: int | None = None,
+    study: str | None = None,
+    study_specs: StudySpecs | None = None,
+    cost_of: CostOf = default_cost,
+    statistic: str = "median",
+) -> tuple[list[Sample], list[ResultRecord]]:
+    """The samples of this machine's records for ``engine`` (a study's only, when named), and
+    the records they came from."""
+    keys = study_keys(study, study_specs, machine_id) if study is not None else None
+    records = select(
+        store.query(engine=engine, status="ok", samples=statistic == "p10"),
+        engine,
+        threads=threads,
+        machine_id=machine_id,
+        keys=keys,
+    )
+    return samples_from(records, cost_of, statistic), records
+
+
+def software_of(records: Sequence[ResultRecord], engine: str) -> Mapping[str, str]:
+    """The versions the records were measured with (cnnbench and the engine's package)."""
+    out: dict[str, str] = {}
+    for rec in records:
+        for k, v in rec.software.items():
+            if k in ("cnnbench", engine, "python") or engine in k:
+                out.setdefault(k, str(v))
+    return out

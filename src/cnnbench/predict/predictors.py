@@ -1,0 +1,319 @@
+"""The three predictors: MACs-only, SyNERGY's two-stage linear form, per-layer additive.
+
+Each has ``fit(samples)`` and ``predict(features) -> Prediction``; each target is a network's
+end-to-end latency in ms (energy in J has the same form where a meter exists; here none does).
+
+* :class:`MacsOnly`: ``t = a + b * MACs``, the naive model the seeds argue against.
+* :class:`Synergy`: stage 1 ``t = a * SIMD + b * memory + c`` on networks whose counters were
+  measured (here cachegrind's instructions and last-level misses, simulated); stage 2
+  ``SIMD = p * MACs + q`` and ``memory = r * MACs + s``, so a network is predicted from MACs
+  alone, as the paper does. ``stage1`` predicts from measured counts where a sample has them.
+* :class:`PerLayer`: a network's time is ``a + s * sum_k f_kind(k) + b * kernels``: one model per
+  kernel kind (linear in MACs, weight bytes, activation bytes and fused-tail bytes; gradient-
+  boosted trees where a cross-validated comparison inside the training set says the line
+  fails), summed over the predicted kernels, plus a per-network overhead term fitted on the
+  networks' end-to-end times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any
+
+import numpy as np
+
+from cnnbench.predict.dataset import Sample
+from cnnbench.predict.features import KernelFeatures, NetworkFeatures
+from cnnbench.predict.regress import LinearFit, TreeFit, fit_linear
+
+MIN_NETWORKS = 3  # a stage with fewer training networks is not fitted
+TREE_GAIN = 0.9  # trees replace the line when their held-out error is below 90 % of the line's
+MIN_TREE_ROWS = 12
+NONLINEAR = ("log-linear", "tree")  # the alternatives to a line, tried in that order
+EXTRAPOLATION = 1.5  # beyond this multiple of the training range, trees give way to the line
+ANY_KIND = "*"  # the line over every kernel, for a kind never seen in training
+# a kind never seen in training borrows the model of its nearest kind, else ANY_KIND's
+NEAREST = {"conv_group": "conv", "conv_dw": "conv_group", "conv_1x1": "conv", "conv": "conv_1x1"}
+
+
+class Unavailable(Exception):
+    """The predictor cannot predict (too little training data of the kind it needs)."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    predicted_ms: float
+    contributions: tuple[tuple[str, float], ...] = ()  # (term, ms), largest first
+    notes: tuple[str, ...] = ()
+
+
+class MacsOnly:
+    name = "macs-only"
+
+    def __init__(self) -> None:
+        self.line: LinearFit | None = None
+
+    def fit(self, samples: Sequence[Sample]) -> MacsOnly:
+        if len(samples) < 2:
+            raise Unavailable("MACs-only needs 2 training networks")
+        x = np.array([[s.features.macs] for s in samples], dtype=float)
+        self.line = fit_linear(x, np.array([s.latency_ms for s in samples]))
+        return self
+
+    def predict(self, f: NetworkFeatures) -> Prediction:
+        assert self.line is not None
+        t = float(self.line.predict(np.array([[f.macs]]))[0])
+        return Prediction(
+            t, (("macs", t - self.line.intercept), ("intercept", self.line.intercept))
+        )
+
+
+class Synergy:
+    """SyNERGY's two stages (see the module docstring); counts here are cachegrind's."""
+
+    name = "synergy"
+
+    def __init__(self) -> None:
+        self.stage1: LinearFit | None = None
+        self.simd: LinearFit | None = None
+        self.memory: LinearFit | None = None
+        self.source = ""
+        self.reason = ""
+
+    def fit(self, samples: Sequence[Sample]) -> Synergy:
+        counted = [s for s in samples if s.counts is not None]
+        if len(counted) < MIN_NETWORKS:
+            self.reason = (
+                f"{len(counted)} training network(s) with counters; SyNERGY needs {MIN_NETWORKS}"
+            )
+            raise Unavailable(self.reason)
+        counts = [s.counts for s in counted if s.counts is not None]
+        x = np.array([[c.instructions, c.memory] for c in counts])
+        t = np.array([s.latency_ms for s in counted])
+        macs = np.array([[s.features.macs] for s in counted], dtype=float)
+        self.stage1 = fit_linear(x, t, positive=True)
+        self.simd = fit_linear(macs, x[:, 0], positive=True)
+        self.memory = fit_linear(macs, x[:, 1], positive=True)
+        self.source = counts[0].source
+        return self
+
+    def counts_from_macs(self, macs: float) -> tuple[float, float]:
+        assert self.simd is not None and self.memory is not None
+        m = np.array([[macs]])
+        return float(self.simd.predict(m)[0]), float(self.memory.predict(m)[0])
+
+    def from_counts(self, instructions: float, memory: float) -> float:
+        assert self.stage1 is not None
+        return float(self.stage1.predict(np.array([[instructions, memory]]))[0])
+
+    def describe(self, counted: Sequence[Sample]) -> dict[str, Any]:
+        """Both stages' coefficients and their in-sample relative errors on the counted
+        networks (too few here to hold any out: the paper's test error needs more)."""
+        assert self.stage1 and self.simd and self.memory
+        rows = []
+        for s in counted:
+            if s.counts is None:
+                continue
+            simd, mem = self.counts_from_macs(s.features.macs)
+            rows.append(
+                {
+                    "model": s.model,
+                    "measured_ms": s.latency_ms,
+                    "stage1_ms": self.from_counts(s.counts.instructions, s.counts.memory),
+                    "both_stages_ms": self.from_counts(simd, mem),
+                    "instructions": s.counts.instructions,
+                    "instructions_from_macs": simd,
+                    "memory": s.counts.memory,
+                    "memory_from_macs": mem,
+                }
+            )
+        return {
+            "source": self.source,
+            "stage1": self.stage1.to_json(),
+            "instructions_from_macs": self.simd.to_json(),
+            "memory_from_macs": self.memory.to_json(),
+            "networks": rows,
+        }
+
+    def predict(self, f: NetworkFeatures) -> Prediction:
+        if self.stage1 is None:
+            raise Unavailable(self.reason or "not fitted")
+        simd, mem = self.counts_from_macs(f.macs)
+        a, b = self.stage1.coef
+        return Prediction(
+            self.from_counts(simd, mem),
+            (("instructions", a * simd), ("memory", b * mem), ("c", self.stage1.intercept)),
+            (f"counts predicted from MACs (stage 2); counts are {self.source}",),
+        )
+
+
+def _linear_x(k: KernelFeatures) -> list[float]:
+    return [float(k.macs), float(k.weight_bytes), float(k.input_bytes + k.output_bytes),
+            float(k.tail_bytes)]  # fmt: skip
+
+
+@dataclass
+class KindModel:
+    """The model of one kernel kind: a line, or trees when they did clearly better."""
+
+    kind: str
+    line: LinearFit
+    tree: TreeFit | None = None
+    rows: int = 0
+    line_error: float | None = None  # held-out weighted absolute error (share of time)
+    tree_error: float | None = None
+    reach: tuple[float, ...] = ()  # the largest value of each linear feature in training
+
+    @property
+    def method(self) -> str:
+        return self.tree.method if self.tree is not None else "linear"
+
+    def predict(self, kernels: Sequence[KernelFeatures]) -> np.ndarray:
+        """Kernel times; trees do not extrapolate, so a kernel beyond the training range (any
+        linear feature over 1.5 x the largest seen) gets the line's prediction."""
+        xl = np.array([_linear_x(k) for k in kernels])
+        line = np.maximum(self.line.predict(xl), 0.0)
+        if self.tree is None:
+            return line
+        out = self.tree.predict(np.array([k.vector() for k in kernels]))
+        if self.reach and self.tree.method == "tree":
+            beyond = (xl > EXTRAPOLATION * np.asarray(self.reach)).any(axis=1)
+            out = np.where(beyond, line, out)
+        return out
+
+
+Rows = tuple[list[KernelFeatures], list[float], list[int], list[float]]
+
+
+def _rows(samples: Sequence[Sample]) -> dict[str, Rows]:
+    """Per kind: kernels, their measured ms, their network's index and end-to-end ms."""
+    out: dict[str, Rows] = {}
+    for i, s in enumerate(samples):
+        for k, t in zip(s.features.kernels, s.kernel_ms, strict=True):
+            ks, ts, nets, totals = out.setdefault(k.kind, ([], [], [], []))
+            ks.append(k)
+            ts.append(t)
+            nets.append(i)
+            totals.append(s.latency_ms)
+    return out
+
+
+def _net_error(pred: np.ndarray, y: np.ndarray, total: np.ndarray) -> float:
+    """Kernel errors as shares of their network's time, over the kernels' own shares."""
+    return float((np.abs(pred - y) / total).sum() / max(float((np.abs(y) / total).sum()), 1e-12))
+
+
+def _fit_kind(
+    kind: str, ks: list[KernelFeatures], ts: list[float], nets: list[int], totals: list[float]
+) -> KindModel:
+    """A kernel's error counts as a share of its network's time (weights ``1/T_net^2`` for the
+    line, the kernel's share of its network for the trees): what the network's sum needs."""
+    y = np.array(ts)
+    total = np.array(totals)
+    xl = np.array([_linear_x(k) for k in ks])
+    xt = np.array([k.vector() for k in ks])
+    w_line = 1.0 / total**2
+    w_tree = np.maximum(y / total, 1e-3)
+    reach = tuple(float(v) for v in xl.max(axis=0))
+    model = KindModel(kind, fit_linear(xl, y, weights=w_line), rows=len(ks), reach=reach)
+    groups = np.array(nets)
+    if len(ks) < MIN_TREE_ROWS or len(set(nets)) < MIN_NETWORKS:
+        return model
+    from sklearn.model_selection import GroupKFold
+
+    folds = GroupKFold(n_splits=min(3, len(set(nets))))
+    line_pred = np.zeros_like(y)
+    other = {m: np.zeros_like(y) for m in NONLINEAR}
+    for train, test in folds.split(xl, y, groups):
+        line = fit_linear(xl[train], y[train], weights=w_line[train])
+        line_pred[test] = np.maximum(line.predict(xl[test]), 0)
+        for method, pred in other.items():
+            pred[test] = TreeFit(method).fit(xt[train], y[train], w_tree[train]).predict(xt[test])
+    model.line_error = _net_error(line_pred, y, total)
+    errors = {m: _net_error(pred, y, total) for m, pred in other.items()}
+    best = min(errors, key=lambda m: errors[m])
+    model.tree_error = errors[best]
+    if errors[best] < TREE_GAIN * model.line_error:
+        model.tree = TreeFit(best).fit(xt, y, w_tree)
+    return model
+
+
+@dataclass
+class PerLayer:
+    """Per-kind kernel models summed, plus the per-network overhead term."""
+
+    name: str = "per-layer"
+    kinds: dict[str, KindModel] = field(default_factory=dict)
+    network: LinearFit | None = None  # t = a + s * sum + b * kernels
+
+    def fit(self, samples: Sequence[Sample]) -> PerLayer:
+        profiled = [s for s in samples if s.profiled]
+        if len(profiled) < MIN_NETWORKS:
+            raise Unavailable(f"per-layer needs {MIN_NETWORKS} profiled training networks")
+        rows = _rows(profiled)
+        self.kinds = {k: _fit_kind(k, *r) for k, r in rows.items()}
+        fallback = _fit_kind(
+            ANY_KIND,
+            list(chain.from_iterable(r[0] for r in rows.values())),
+            list(chain.from_iterable(r[1] for r in rows.values())),
+            list(chain.from_iterable(r[2] for r in rows.values())),
+            list(chain.from_iterable(r[3] for r in rows.values())),
+        )
+        fallback.tree = None  # a line: it has to extrapolate to kinds it has not seen
+        self.kinds[ANY_KIND] = fallback
+        sums = [self._kernels(s.features)[0] for s in profiled]
+        x = np.array(
+            [[total, len(s.features.kernels)] for total, s in zip(sums, profiled, strict=True)]
+        )
+        self.network = fit_linear(x, np.array([s.latency_ms for s in profiled]))
+        return self
+
+    def _kernels(self, f: NetworkFeatures) -> tuple[float, dict[str, float], list[str]]:
+        by_kind: dict[str, list[KernelFeatures]] = {}
+        for k in f.kernels:
+            by_kind.setdefault(k.kind, []).append(k)
+        per_kind: dict[str, float] = {}
+        unseen: list[str] = []
+        for kind, ks in by_kind.items():
+            model = self.kinds.get(kind)
+            if model is None:
+                near = NEAREST.get(kind)
+                model = self.kinds.get(near) if near and near in self.kinds else None
+                model = model or self.kinds.get(NEAREST.get(near or "", ""), self.kinds[ANY_KIND])
+                unseen.append(f"{kind} (as {model.kind})")
+            per_kind[kind] = float(model.predict(ks).sum())
+        return sum(per_kind.values()), per_kind, unseen
+
+    def predict(self, f: NetworkFeatures) -> Prediction:
+        assert self.network is not None
+        total, per_kind, unseen = self._kernels(f)
+        s, b = self.network.coef
+        overhead = self.network.intercept + b * len(f.kernels)
+        t = s * total + overhead
+        terms = sorted(((k, s * v) for k, v in per_kind.items()), key=lambda kv: -kv[1])
+        notes = []
+        if unseen:
+            notes.append(f"kernel kinds never seen in training: {', '.join(unseen)}")
+        return Prediction(t, (*terms, ("overhead", overhead)), tuple(notes))
+
+    def methods(self) -> dict[str, Any]:
+        return {
+            k: {"method": m.method, "rows": m.rows, "line_error": m.line_error,
+                "tree_error": m.tree_error}
+            for k, m in sorted(self.kinds.items())
+        }  # fmt: skip
+
+
+PREDICTORS = ("per-layer", "macs-only", "synergy")
+
+
+def make(name: str) -> PerLayer | MacsOnly | Synergy:
+    if name == "per-layer":
+        return PerLayer()
+    if name == "macs-only":
+        return MacsOnly()
+    if name == "synergy":
+        return Synergy()
+    raise KeyError(name)

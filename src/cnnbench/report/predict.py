@@ -1,0 +1,148 @@
+"""Tables and lines for ``cnnbench predict``: the cross-validation table, a fit, a prediction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from cnnbench.predict.evaluate import Evaluation
+
+ORDER = ("per-layer", "macs-only", "synergy", "synergy-stage1")
+LABELS = {
+    "synergy": "synergy (MACs->counts->t)",
+    "synergy-stage1": "synergy stage 1 (counts->t)",
+}
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}"
+
+
+def _share(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.0f}%"
+
+
+def eval_rows(evals: Sequence[Evaluation]) -> list[dict[str, Any]]:
+    rows = []
+    for ev in evals:
+        for name in ORDER:
+            if name not in ev.outcomes:
+                continue
+            m = ev.metrics(name)
+            worst = ", ".join(f"{f} {e:.0f}%" for f, e in ev.worst_families(name, 2))
+            rows.append(
+                {
+                    "held_out": ev.by,
+                    "predictor": name,
+                    "metrics": m,
+                    "skipped": ev.skipped.get(name, 0),
+                    "reason": ev.reasons.get(name),
+                    "worst": worst,
+                }
+            )
+    return rows
+
+
+def eval_tables(engine: str, evals: Sequence[Evaluation], *, networks: bool = False) -> list[Table]:
+    t = Table(title=f"latency predictors on {engine}: held-out cross-validation")
+    for col in ("held out", "predictor", "n", "MAPE %", "SD", "median %", "RMSPE %",
+                "<=5%", "<=10%", "worst families (MAPE)"):  # fmt: skip
+        t.add_column(col, justify="left" if col in ("held out", "predictor") else "right")
+    for row in eval_rows(evals):
+        m = row["metrics"]
+        label = LABELS.get(row["predictor"], row["predictor"])
+        if m is None:
+            t.add_row(row["held_out"], label, "0", "-", "-", "-", "-", "-", "-",
+                      f"unavailable: {row['reason']}")  # fmt: skip
+            continue
+        skipped = f" (+{row['skipped']} n/a)" if row["skipped"] else ""
+        t.add_row(
+            row["held_out"], label, f"{m.n}{skipped}", _pct(m.mape), _pct(m.mape_sd),
+            _pct(m.median_ape), _pct(m.rmspe), _share(m.within_5), _share(m.within_10),
+            row["worst"],
+        )  # fmt: skip
+    tables = [t]
+    if networks:
+        for ev in evals:
+            n = Table(title=f"per network, held out by {ev.by} ({engine})")
+            for col in (
+                "network",
+                "family",
+                "measured ms",
+                *[p for p in ORDER if p in ev.outcomes],
+            ):
+                n.add_column(col, justify="left" if col in ("network", "family") else "right")
+            by_net: dict[str, dict[str, Any]] = {}
+            for name, outcomes in ev.outcomes.items():
+                for o in outcomes:
+                    row = by_net.setdefault(o.model, {"family": o.family, "ms": o.measured_ms})
+                    row[name] = f"{o.predicted_ms:.3f} ({100 * o.rel_error:+.0f}%)"
+            for model, row in sorted(by_net.items()):
+                n.add_row(model, row["family"], f"{row['ms']:.3f}",
+                          *[row.get(p, "-") for p in ORDER if p in ev.outcomes])  # fmt: skip
+            tables.append(n)
+    return tables
+
+
+def eval_json(engine: str, evals: Sequence[Evaluation]) -> dict[str, Any]:
+    return {"engine": engine, "target": "latency", "evaluations": [e.to_json() for e in evals]}
+
+
+def fit_lines(summary: dict[str, Any]) -> list[str]:
+    fp = summary["fingerprint"]
+    lines = [
+        f"fitted on {summary['networks']} networks ({summary['with_counters']} with counters), "
+        f"engine {fp['engine']}, machine {fp['machine_id']}, threads {fp['threads'] or 'default'}",
+    ]
+    for name, m in summary["held_out_network"].items():
+        if m:
+            lines.append(
+                f"  {name}: held-out network MAPE {m['mape']:.1f} +- {m['mape_sd']:.1f} %, "
+                f"within 10 %: {100 * m['within_10']:.0f} % (n={m['n']})"
+            )
+    for name, why in summary["unavailable"].items():
+        lines.append(f"  {name}: unavailable: {why}")
+    syn = summary.get("synergy")
+    if syn:
+        a, b = syn["stage1"]["coef"]
+        lines.append(
+            f"  synergy stage 1: t = {a:.3g} x instructions + {b:.3g} x memory "
+            f"+ {syn['stage1']['intercept']:.3g} ms; counts: {syn['source']}"
+        )
+        for r in syn["networks"]:
+            lines.append(
+                f"    {r['model']}: measured {r['measured_ms']:.3f} ms, stage 1 "
+                f"{r['stage1_ms']:.3f}, from MACs {r['both_stages_ms']:.3f}; instructions "
+                f"{r['instructions']:.3g} (from MACs {r['instructions_from_macs']:.3g})"
+            )
+    for kind, k in (summary.get("kinds") or {}).items():
+        lines.append(f"  kind {kind}: {k['method']} ({k['rows']} kernels)")
+    return lines
+
+
+def show_lines(result: dict[str, Any]) -> list[str]:
+    fp = result["fingerprint"]
+    lines = [
+        f"{result['model']} on {result['engine']}: {result['macs'] / 1e6:.1f} M MACs, "
+        f"{result['kernels']} predicted kernels",
+    ]
+    if result["forced"]:
+        lines.append(f"FORCED: {result['forced']}")
+    for name, p in result["predictions"].items():
+        unc = p["uncertainty_pct"]
+        spread = f" +- {unc:.0f} % (held-out RMSPE)" if unc is not None else ""
+        lines.append(f"  {name}: {p['predicted_ms']:.3f} ms{spread}")
+        if name == "per-layer":
+            for term, ms in p["contributions_ms"].items():
+                lines.append(f"      {term:<12} {ms:9.3f} ms")
+        lines += [f"      note: {n}" for n in p["notes"]]
+    for name, why in result.get("unavailable", {}).items():
+        lines.append(f"  {name}: unavailable: {why}")
+    lines.append(
+        f"fitted {fp['created']} on {len(fp['networks'])} networks, machine {fp['machine_id']}, "
+        f"data {fp['data_digest']}, software {fp['software']}"
+    )
+    return lines
