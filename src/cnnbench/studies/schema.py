@@ -25,8 +25,6 @@ Both variants (full and quick) are checked on every load.
 
 from __future__ import annotations
 
-import difflib
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -43,16 +41,14 @@ from cnnbench.spec import (
     STREAMS,
     THREADS,
     TIMEOUT_S,
-    FloatRange,
     IntRange,
     check_node_selection,
 )
+from cnnbench.studies._yaml import At, kind, read_yaml, unique
 from cnnbench.studies.metrics import METRICS
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 WORKLOAD = IntRange(1, 10_000_000)
 GROUP_SIZE = IntRange(1, 1000)
-FILE_MAX_BYTES = 1_000_000
 
 TOP_KEYS = ("study", "seed", "title", "models", "patterns", "targets", "settings", "metrics")
 TOP_KEYS_ALL = (*TOP_KEYS, "paper", "quick")
@@ -143,118 +139,14 @@ class Study:
 
 
 # -- reading -------------------------------------------------------------------------------
-def read_yaml(path: Path, what: str = "study") -> Any:
-    """A YAML file's document; an unreadable or invalid file is one BadInput line."""
-    try:
-        if path.stat().st_size > FILE_MAX_BYTES:
-            raise BadInput(f"{what} file {path}: larger than {FILE_MAX_BYTES} bytes")
-        text = path.read_text()
-    except UnicodeDecodeError:
-        raise BadInput(f"{what} file {path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise BadInput(f"{what} file {path}: {exc.strerror or exc}") from None
-    try:
-        import yaml
-    except ImportError:
-        raise BadInput(
-            "reading study files needs PyYAML: pip install 'cnnbench[studies]'"
-        ) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise BadInput(f"{what} file {path}: not valid YAML ({where}{problem})") from None
-
-
-class _At:
-    """A value and where it sits in the file, for messages naming the key."""
-
-    def __init__(self, source: str, path: str, value: Any) -> None:
-        self.source, self.path, self.value = source, path, value
-
-    def fail(self, problem: str) -> BadInput:
-        where = f"{self.path}: " if self.path else ""
-        return BadInput(f"{self.source}: {where}{problem}")
-
-    def child(self, key: str | int) -> _At:
-        value = self.value[key]
-        sep = "" if isinstance(key, int) else "."
-        name = f"[{key}]" if isinstance(key, int) else str(key)
-        return _At(self.source, f"{self.path}{sep}{name}" if self.path else name, value)
-
-    def mapping(self, allowed: tuple[str, ...]) -> dict[str, _At]:
-        if not isinstance(self.value, dict):
-            raise self.fail(f"must be a mapping, got {_kind(self.value)}")
-        for key in self.value:
-            if not isinstance(key, str) or key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                known = ", ".join(allowed)
-                raise self.child(key).fail(f"unknown key{hint} (known: {known})")
-        return {k: self.child(k) for k in self.value}
-
-    def text(self) -> str:
-        if not isinstance(self.value, str) or not self.value.strip():
-            raise self.fail(f"must be a non-empty string, got {_kind(self.value)}")
-        if len(self.value) > 4096:
-            raise self.fail("is longer than 4096 characters")
-        return self.value
-
-    def name(self) -> str:
-        text = self.text()
-        if not NAME_RE.match(text):
-            raise self.fail(f"{text!r} is not a name (letters, digits, '-', '_', '.'; 64 at most)")
-        return text
-
-    def items(self) -> list[_At]:
-        """A list (a single scalar counts as a list of one)."""
-        if isinstance(self.value, list):
-            if not self.value:
-                raise self.fail("must not be an empty list")
-            return [self.child(i) for i in range(len(self.value))]
-        if isinstance(self.value, dict) or self.value is None:
-            raise self.fail(f"must be a value or a list, got {_kind(self.value)}")
-        return [self]
-
-    def integer(self, limits: IntRange) -> int:
-        if not limits.contains(self.value):
-            raise self.fail(f"must be {limits}, got {_kind(self.value)}")
-        return int(self.value)
-
-    def number(self, limits: FloatRange) -> float:
-        if not limits.contains(self.value):
-            raise self.fail(f"must be {limits}, got {_kind(self.value)}")
-        return float(self.value)
-
-    def choice(self, choices: tuple[str, ...]) -> str:
-        if self.value not in choices:
-            raise self.fail(f"must be one of {', '.join(choices)}, got {_kind(self.value)}")
-        return str(self.value)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _unique(values: list[Any], at: _At) -> tuple[Any, ...]:
-    if len(set(values)) != len(values):
-        raise at.fail("lists a value twice")
-    return tuple(values)
-
-
 # -- the parts -----------------------------------------------------------------------------
-def _target(name: str, at: _At) -> TargetDef:
+def _target(name: str, at: At) -> TargetDef:
     if at.value is None:
         return TargetDef(name)
     f = at.mapping(TARGET_KEYS)
     t = TargetDef(name)
     if "engine" in f:
-        t = replace(t, engines=_unique([x.name() for x in f["engine"].items()], f["engine"]))
+        t = replace(t, engines=unique([x.name() for x in f["engine"].items()], f["engine"]))
     if "device" in f:
         t = replace(t, device=f["device"].text())
     if "cores" in f:
@@ -263,12 +155,12 @@ def _target(name: str, at: _At) -> TargetDef:
             t = replace(t, cores="all")
         elif isinstance(c.value, list):
             cpus = [x.integer(CPU_NUMBER) for x in c.items()]
-            t = replace(t, cores=_unique(cpus, c))
+            t = replace(t, cores=unique(cpus, c))
         elif isinstance(c.value, int) and not isinstance(c.value, bool):
             t = replace(t, cores=c.integer(THREADS))
         else:
             raise c.fail(
-                f"must be 'all', a CPU count or a list of CPU numbers, got {_kind(c.value)}"
+                f"must be 'all', a CPU count or a list of CPU numbers, got {kind(c.value)}"
             )
     if "threads" in f and "threads_per_stream" in f:
         raise f["threads"].fail("give threads or threads_per_stream, not both")
@@ -276,13 +168,13 @@ def _target(name: str, at: _At) -> TargetDef:
         values: list[int | str | None] = []
         for x in f["threads"].items():
             values.append("cores" if x.value == "cores" else x.integer(THREADS))
-        t = replace(t, threads=_unique(values, f["threads"]))
+        t = replace(t, threads=unique(values, f["threads"]))
     if "threads_per_stream" in f:
         tps = [x.integer(THREADS) for x in f["threads_per_stream"].items()]
-        t = replace(t, threads_per_stream=_unique(tps, f["threads_per_stream"]))
+        t = replace(t, threads_per_stream=unique(tps, f["threads_per_stream"]))
     if "streams" in f:
         t = replace(
-            t, streams=_unique([x.integer(STREAMS) for x in f["streams"].items()], f["streams"])
+            t, streams=unique([x.integer(STREAMS) for x in f["streams"].items()], f["streams"])
         )
     if "isa" in f:
         from cnnbench.system.isa import ISA_CAPS
@@ -290,11 +182,11 @@ def _target(name: str, at: _At) -> TargetDef:
         t = replace(t, isa=f["isa"].choice(tuple(ISA_CAPS)))
     if "precision" in f:
         precisions = [x.choice(PRECISIONS) for x in f["precision"].items()]
-        t = replace(t, precisions=_unique(precisions, f["precision"]))
+        t = replace(t, precisions=unique(precisions, f["precision"]))
     if "options" in f:
         o = f["options"]
         if not isinstance(o.value, dict):
-            raise o.fail(f"must be a mapping of engine options, got {_kind(o.value)}")
+            raise o.fail(f"must be a mapping of engine options, got {kind(o.value)}")
         pairs = []
         for key, value in o.value.items():
             if not isinstance(key, str) or isinstance(value, dict | list) or value is None:
@@ -308,7 +200,7 @@ def _target(name: str, at: _At) -> TargetDef:
     if "node" in f:
         n = f["node"]
         if not isinstance(n.value, dict):
-            raise n.fail(f"must be a mapping of node selections, got {_kind(n.value)}")
+            raise n.fail(f"must be a mapping of node selections, got {kind(n.value)}")
         try:
             selection = {str(k): v if isinstance(v, bool) else str(v) for k, v in n.value.items()}
             t = replace(t, node=check_node_selection(selection))
@@ -317,23 +209,23 @@ def _target(name: str, at: _At) -> TargetDef:
     return t
 
 
-def _targets(at: _At, library: dict[str, tuple[str, _At]]) -> tuple[TargetDef, ...]:
+def _targets(at: At, library: dict[str, tuple[str, At]]) -> tuple[TargetDef, ...]:
     """A mapping name -> definition (null: from a targets file) or a list of names."""
-    entries: list[tuple[str, _At | None]]
+    entries: list[tuple[str, At | None]]
     if isinstance(at.value, list):
         names = [x.name() for x in at.items()]
-        entries = [(n, None) for n in _unique(names, at)]
+        entries = [(n, None) for n in unique(names, at)]
     elif isinstance(at.value, dict):
         if not at.value:
             raise at.fail("must name at least one target")
         entries = []
         for key in at.value:
             entry = at.child(key)
-            _At(at.source, entry.path, key).name()
+            At(at.source, entry.path, key).name()
             entries.append((key, entry))
     else:
         raise at.fail(
-            f"must be a mapping of named targets or a list of names, got {_kind(at.value)}"
+            f"must be a mapping of named targets or a list of names, got {kind(at.value)}"
         )
     out = []
     for name, child in entries:
@@ -351,17 +243,17 @@ def _targets(at: _At, library: dict[str, tuple[str, _At]]) -> tuple[TargetDef, .
     return tuple(out)
 
 
-def _settings(at: _At, base: Settings) -> Settings:
+def _settings(at: At, base: Settings) -> Settings:
     f = at.mapping(SETTING_KEYS)
     s = base
     if "engines" in f:
-        s = replace(s, engines=_unique([x.name() for x in f["engines"].items()], f["engines"]))
+        s = replace(s, engines=unique([x.name() for x in f["engines"].items()], f["engines"]))
     if "precisions" in f:
         precisions = [x.choice(PRECISIONS) for x in f["precisions"].items()]
-        s = replace(s, precisions=_unique(precisions, f["precisions"]))
+        s = replace(s, precisions=unique(precisions, f["precisions"]))
     if "batches" in f:
         s = replace(
-            s, batches=_unique([x.integer(BATCH) for x in f["batches"].items()], f["batches"])
+            s, batches=unique([x.integer(BATCH) for x in f["batches"].items()], f["batches"])
         )
     if "max_batch" in f:
         s = replace(s, max_batch=f["max_batch"].integer(BATCH))
@@ -369,7 +261,7 @@ def _settings(at: _At, base: Settings) -> Settings:
         shape = f["input_shape"]
         if not isinstance(shape.value, list):
             raise shape.fail(
-                f"must be a list of dimensions, e.g. [3, 224, 224], got {_kind(shape.value)}"
+                f"must be a list of dimensions, e.g. [3, 224, 224], got {kind(shape.value)}"
             )
         s = replace(s, input_shape=tuple(x.integer(INPUT_DIM) for x in shape.items()))
     if "budget_s" in f:
@@ -389,7 +281,7 @@ def _settings(at: _At, base: Settings) -> Settings:
     return s
 
 
-def _patterns(at: _At) -> tuple[str, ...]:
+def _patterns(at: At) -> tuple[str, ...]:
     from cnnbench.models.patterns import PATTERNS
 
     f = at.mapping(PATTERN_KEYS)
@@ -401,27 +293,27 @@ def _patterns(at: _At) -> tuple[str, ...]:
     widths = [x.integer(IntRange(1, 8192)) for x in f["widths"].items()]
     size = f["input"].integer(IntRange(8, 4096)) if "input" in f else None
     out = []
-    for name in _unique(names, f["names"]):
-        for depth in _unique(depths, f["depths"]):
-            for width in _unique(widths, f["widths"]):
+    for name in unique(names, f["names"]):
+        for depth in unique(depths, f["depths"]):
+            for width in unique(widths, f["widths"]):
                 ref = f"pattern/{name}?depth={depth}&width={width}"
                 out.append(ref + (f"&input={size}" if size else ""))
     return tuple(out)
 
 
-def _models(at: _At) -> tuple[str, ...]:
-    return _unique([x.text() for x in at.items()], at)
+def _models(at: At) -> tuple[str, ...]:
+    return unique([x.text() for x in at.items()], at)
 
 
-def _metrics(at: _At) -> tuple[str, ...]:
-    return _unique([x.choice(METRICS) for x in at.items()], at)
+def _metrics(at: At) -> tuple[str, ...]:
+    return unique([x.choice(METRICS) for x in at.items()], at)
 
 
 def parse_study(
-    doc: Any, source: str, *, quick: bool = False, library: dict[str, tuple[str, _At]] | None = None
+    doc: Any, source: str, *, quick: bool = False, library: dict[str, tuple[str, At]] | None = None
 ) -> Study:
     """The study of a YAML document (the quick variant when ``quick``); both are checked."""
-    root = _At(source, "", doc)
+    root = At(source, "", doc)
     f = root.mapping(TOP_KEYS_ALL)
     library = library or {}
     if "study" not in f:
@@ -436,7 +328,7 @@ def parse_study(
     if "paper" in f:
         p = f["paper"]
         if not isinstance(p.value, dict):
-            raise p.fail(f"must be a mapping of figures to text, got {_kind(p.value)}")
+            raise p.fail(f"must be a mapping of figures to text, got {kind(p.value)}")
         for key in p.value:
             paper.append(
                 (
@@ -481,7 +373,7 @@ def parse_study(
     return replace(base, **quick_parts, quick=True) if quick else base
 
 
-def _variant(f: dict[str, _At], library: dict[str, tuple[str, _At]]) -> dict[str, Any]:
+def _variant(f: dict[str, At], library: dict[str, tuple[str, At]]) -> dict[str, Any]:
     return {
         "models": _models(f["models"]) if "models" in f else (),
         "pattern_models": _patterns(f["patterns"]) if "patterns" in f else (),
@@ -491,18 +383,18 @@ def _variant(f: dict[str, _At], library: dict[str, tuple[str, _At]]) -> dict[str
     }
 
 
-def target_library(paths: list[Path]) -> dict[str, tuple[str, _At]]:
+def target_library(paths: list[Path]) -> dict[str, tuple[str, At]]:
     """Named targets from targets files (later files override earlier ones); each definition is
     checked when a study uses it, and every one is checked here too."""
-    out: dict[str, tuple[str, _At]] = {}
+    out: dict[str, tuple[str, At]] = {}
     for path in paths:
         doc = read_yaml(path, "targets")
-        root = _At(str(path), "", doc)
+        root = At(str(path), "", doc)
         if not isinstance(doc, dict):
-            raise root.fail(f"must be a mapping of named targets, got {_kind(doc)}")
+            raise root.fail(f"must be a mapping of named targets, got {kind(doc)}")
         for key in doc:
             child = root.child(key)
-            _At(str(path), child.path, key).name()
+            At(str(path), child.path, key).name()
             _target(str(key), child)  # checked now, whether used or not
             out[str(key)] = (str(path), child)
     return out
