@@ -11,13 +11,15 @@ from cnnbench.results.record import ResultRecord
 from cnnbench.results.sections import Cost, LayerRecord
 from cnnbench.spec import Budget, ModelRef, RunSpec, Target
 from cnnbench.studies.findings import (
-    accelerated_speedup,
-    best_parallel_mode,
-    flops_latency_correlation,
     layer_time_vs_flops,
     more_flops_lower_latency,
     overhead_vs_threads,
     rank_inversions,
+)
+from cnnbench.studies.findings_patterns import (
+    accelerated_speedup,
+    best_parallel_mode,
+    flops_latency_correlation,
     spearman,
 )
 from cnnbench.studies.plan import StudyPoint

@@ -31,7 +31,8 @@ from cnnbench.report.studies._common import (
 )
 from cnnbench.report.studies._plots import Point, line_grid
 from cnnbench.results.record import ResultRecord
-from cnnbench.studies.findings import ACCELERATED, all_findings, pattern_of
+from cnnbench.studies.findings import all_findings
+from cnnbench.studies.findings_patterns import ACCELERATED, pattern_of
 
 NAME = "design-patterns"
 MAX_ENGINE_FIGURES = 3  # speedup figures (one per accelerated engine and precision)

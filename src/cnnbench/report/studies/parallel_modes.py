@@ -3,8 +3,8 @@ per stream, as a heat map and as lines (its Fig. 1), failed points marked (the p
 out-of-memory points), the best mode and its margin, and the paper's figures.
 
 The workload time is the study's image count over the measured images/s
-(:func:`cnnbench.studies.findings.workload_seconds`); the image count is the record's own (its
-budget's exact count of timed requests x batch), so a quick and a full run never mix.
+(:func:`cnnbench.studies.findings_patterns.workload_seconds`); the image count is the record's
+own (its budget's exact count of timed requests x batch), so a quick and a full run never mix.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from cnnbench.report.studies._common import (
 )
 from cnnbench.report.studies._plots import Point, heat_map, line_grid
 from cnnbench.results.record import ResultRecord
-from cnnbench.studies.findings import Finding, best_parallel_mode, workload_seconds
+from cnnbench.studies.findings import Finding
+from cnnbench.studies.findings_patterns import best_parallel_mode, workload_seconds
 
 NAME = "parallel-modes"
 
