@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,35 @@ def check_executor(name: str, **options: str | None) -> None:
     get_executor(name, **options)
 
 
+@contextlib.contextmanager
+def measuring(executor: Any, *, time_left: bool = False) -> Iterator[Any]:
+    """The executor open and a progress bar on stderr while workers run; nothing reaches
+    stdout meanwhile (it carries ``--json -`` alone, and a fleet executor's library prints its
+    news of a dead node to sys.stdout)."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns: list[Any] = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    ]
+    if time_left:
+        columns += [TextColumn("left"), TimeRemainingColumn()]
+    with (
+        contextlib.redirect_stdout(sys.stderr),
+        executor,
+        Progress(*columns, console=err, transient=True) as progress,
+    ):
+        yield progress
+
+
 def execute_with_progress(
     args: argparse.Namespace,
     specs: Sequence[RunSpec],
@@ -33,8 +62,6 @@ def execute_with_progress(
 ) -> tuple[Any, Path]:
     """Measure ``specs`` (storing each record in the store of ``args``) with a progress bar;
     the :class:`~cnnbench.execute.run.Execution` and the store's path."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from cnnbench.execute.executors import get_executor
     from cnnbench.execute.run import Skipped, execute
 
@@ -42,20 +69,7 @@ def execute_with_progress(
     executor = get_executor(executor_name, **(executor_options or {}))
     store = open_store(args)
     env = environment()
-    with (
-        # Nothing reaches stdout while workers run: it carries --json - alone (a fleet
-        # executor's library prints its news of a dead node to sys.stdout).
-        contextlib.redirect_stdout(sys.stderr),
-        executor,
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as progress,
-    ):
+    with measuring(executor) as progress:
         task = progress.add_task("measuring", total=len(specs))
 
         def done(rec: Any) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -65,14 +63,7 @@ def _list(args: argparse.Namespace) -> int:
 def cmd_study(args: argparse.Namespace) -> int:
     if args.study == "list":
         return _list(args)
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
+    from cnnbench.cli._execution import measuring
     from cnnbench.execute.executors import get_executor
     from cnnbench.report.study_tables import findings_table, summary_table
     from cnnbench.report.tables import runs_table
@@ -108,22 +99,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     env = environment()
     for note in plan.notes:
         err.print(f"not planned: {note}", markup=False)
-    with (
-        # Nothing reaches stdout while workers run: it carries --json - alone (a fleet
-        # executor's library prints its news of a dead node to sys.stdout).
-        contextlib.redirect_stdout(sys.stderr),
-        executor,
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-        ) as bar,
-    ):
+    with measuring(executor, time_left=True) as bar:
         task = bar.add_task(f"study {study.name}", total=None)
 
         def total(n: int) -> None:
