@@ -113,3 +113,13 @@ def test_a_raising_module_leaves_no_hooks_behind() -> None:
         profile_module(torch, module, lambda: module(torch.ones(2)), 1)
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in module.modules())
     assert not torch.autograd.profiler._is_profiler_enabled
+
+
+def test_a_layers_kernel_is_never_a_bookkeeping_operator() -> None:
+    from cnnbench.engines.torch.profile import _kernel
+
+    assert (
+        _kernel({"aten::view": 9.0, "aten::mkldnn_convolution": 5.0}) == "aten::mkldnn_convolution"
+    )
+    assert _kernel({"aten::view": 1.0}) == "aten::view"  # all the module ran
+    assert _kernel({}) is None

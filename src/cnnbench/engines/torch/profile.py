@@ -128,13 +128,42 @@ def _per_call(
                     op_type=e["op_type"],
                     time_us=e["time"],
                     source_layers=(path,),
-                    kernel=max(e["ops"], key=e["ops"].get) if e["ops"] else None,
+                    kernel=_kernel(e["ops"]),
                     calls=e["calls"],
                 )
                 for path, e in layers.items()
             ]
         )
     return result
+
+
+# ATen operators that only re-describe or allocate tensors: never a layer's kernel, even when
+# timer jitter gives one of them the most self time in a tiny layer.
+_BOOKKEEPING_OPS = frozenset(
+    {
+        "aten::view",
+        "aten::reshape",
+        "aten::_reshape_alias",
+        "aten::as_strided",
+        "aten::empty",
+        "aten::empty_strided",
+        "aten::expand",
+        "aten::t",
+        "aten::transpose",
+        "aten::permute",
+        "aten::contiguous",
+        "aten::detach",
+        "aten::resolve_conj",
+        "aten::resolve_neg",
+    }
+)
+
+
+def _kernel(ops: dict[str, float]) -> str | None:
+    """The operator with the most self time, bookkeeping operators set aside unless they are
+    all the module ran."""
+    work = {op: t for op, t in ops.items() if op not in _BOOKKEEPING_OPS} or ops
+    return max(work, key=lambda op: work[op]) if work else None
 
 
 def _module_ranges(event: Any, names: dict[str, tuple[str, str]]) -> Iterator[Any]:
