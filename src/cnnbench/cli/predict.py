@@ -104,9 +104,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
         for r in failed:
             err.print(f"{r.spec.model.name}: {r.status}: {r.error}", markup=False, soft_wrap=True)
     samples, records, machine = _samples(args)
-    if len(samples) < 3:
+    if (n := sum(not s.probe for s in samples)) < 3:
         raise BadInput(
-            f"{len(samples)} profiled network(s) for {args.engine} on this machine; "
+            f"{n} profiled network(s) for {args.engine} on this machine; "
             "3 or more are needed (use --collect)"
         )
     path, summary = fit_all(
@@ -136,8 +136,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         check_plot_path(Path(args.plot))
     samples, _, _ = _samples(args)
-    if len(samples) < 4:
-        raise BadInput(f"{len(samples)} profiled network(s); cross-validation needs 4 or more")
+    if (n := sum(not s.probe for s in samples)) < 4:
+        raise BadInput(f"{n} profiled network(s); cross-validation needs 4 or more")
     kinds = ("network", "family") if args.by == "both" else (args.by,)
     evals = [cross_validate(samples, by) for by in kinds]  # type: ignore[arg-type]
     if args.json:

@@ -6,7 +6,8 @@ need trained ones), its family, default per-sample input shape and dataset tag.
 ``get_model_info`` and ``create_model`` take a *model reference*, tried in this order:
 
 1. a registry name (``resnet50``; case does not matter);
-2. a design pattern, ``pattern/NAME?depth=D&width=W&input=S&classes=C`` (``patterns``);
+2. a design pattern, ``pattern/NAME?depth=D&width=W&input=S&classes=C`` (``patterns``), or a
+   one-layer probe, ``layer/KIND?cin=C&cout=C&hw=S&...`` (``layers``, family ``layer``);
 3. a path ending in ``.onnx`` (``user``; runs on ONNX-based engines only);
 4. ``timm:NAME`` or ``torchvision:NAME`` (where those packages are installed);
 5. ``package.module:factory[?weights=PATH]`` (``user``).
@@ -30,6 +31,7 @@ from cnnbench.errors import BadInput, Unsupported
 if TYPE_CHECKING:
     from torch import nn
 
+    from cnnbench.models.layers import LayerConfig
     from cnnbench.models.patterns import PatternConfig
 
 Factory = Callable[..., "nn.Module"]
@@ -109,11 +111,11 @@ def is_builtin_ref(ref: str) -> bool:
     """Whether ``ref`` names the project's own code (a zoo network or a design pattern), which
     may be resolved in the parent; every other reference (a factory, an ONNX file, a hub name)
     runs or parses code from outside and is resolved in a worker."""
-    from cnnbench.models import patterns
+    from cnnbench.models import layers, patterns
 
     _load_builtin()
-    ref = ref.strip()
-    return ref.lower() in _REGISTRY or ref.lower().startswith(patterns.PREFIX)
+    ref = ref.strip().lower()
+    return ref in _REGISTRY or ref.startswith((patterns.PREFIX, layers.PREFIX))
 
 
 def create_model(ref: str, **kwargs: Any) -> nn.Module:
@@ -133,10 +135,12 @@ def create_model(ref: str, **kwargs: Any) -> nn.Module:
 
 
 def _resolve(ref: str, input_shape: tuple[int, ...] | None) -> ModelInfo:
-    from cnnbench.models import patterns, user
+    from cnnbench.models import layers, patterns, user
 
     if ref.lower().startswith(patterns.PREFIX):
         return _pattern_info(patterns.PatternConfig.parse(ref))
+    if ref.lower().startswith(layers.PREFIX):
+        return _layer_info(layers.LayerConfig.parse(ref))
     if user.is_onnx_ref(ref):
         return user.onnx_info(ref, input_shape)
     if user.is_hub_ref(ref):
@@ -162,6 +166,15 @@ def _pattern_info(config: PatternConfig) -> ModelInfo:
         "synthetic",
         factory,
         config.description,
+    )
+
+
+def _layer_info(config: LayerConfig) -> ModelInfo:
+    def factory(num_classes: int | None = None) -> nn.Module:
+        return config.build()  # a probe has no classifier: num_classes does not apply
+
+    return ModelInfo(
+        config.name, "layer", config.input_shape, "synthetic", factory, config.description
     )
 
 

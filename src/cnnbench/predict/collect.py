@@ -3,14 +3,19 @@
 Profile-mode runs (unprofiled latency, then the engine's profiler, in one isolated worker) of
 a zoo subset and of a generated grid of seed 003's design-pattern networks, plus latency runs
 with cachegrind counters (simulated, minutes each) on a few pattern networks large enough for
-the counters' differential to stand above a worker's start-up noise, for SyNERGY's form. Specs
+the counters' differential to stand above a worker's start-up noise, for SyNERGY's form. One-layer
+probes (``layer/...``, :func:`probe_models`) sample the kernel space apart from every evaluated
+network, as nn-Meter samples its kernels: they train the per-kind models only. Specs
 go through :func:`cnnbench.execute.plan.plan` and are run with resume, so a second
 ``--collect`` measures only what is missing. ``small`` is a seconds-long set for tests.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Literal
+
+import numpy as np
 
 from cnnbench.execute.plan import RunRequest, plan
 from cnnbench.spec import Budget, RunSpec
@@ -42,10 +47,85 @@ def pattern_name(pattern: str, depth: int, width: int, size: int) -> str:
     return PatternConfig(pattern, depth=depth, width=width, input=size).name
 
 
+# one-layer probes: how many, their seed, and the largest a probe may be (MACs)
+PROBES = {"full": 160, "small": 4}
+PROBE_SEED = 2019
+PROBE_MAX_MACS = 4e8
+SIDES = (7, 14, 28, 56, 112)
+SIDE_WEIGHTS = (0.25, 0.25, 0.2, 0.2, 0.1)
+# kinds of probe and their shares of the sample
+PROBE_KINDS = {"conv": 0.35, "conv_1x1": 0.15, "conv_dw": 0.15, "conv_group": 0.1,
+               "conv_1xk": 0.05, "fc": 0.1, "pool": 0.1}  # fmt: skip
+
+
+def _channels(rng: np.random.Generator, low: int = 16, high: int = 1024) -> int:
+    """Log-uniform channels, rounded to a multiple of 8."""
+    c = math.exp(rng.uniform(math.log(low), math.log(high)))
+    return max(8, round(c / 8) * 8)
+
+
+def _probe(rng: np.random.Generator, kind: str) -> str:
+    from cnnbench.models.layers import LayerConfig
+
+    hw = int(rng.choice(SIDES, p=SIDE_WEIGHTS))
+    stride = 2 if rng.random() < 0.25 else 1
+    cin, cout = _channels(rng), _channels(rng)
+    if kind == "fc":
+        return LayerConfig("fc", cin=_channels(rng, 64, 9216), cout=_channels(rng, 10, 4096)).name
+    if kind == "pool":
+        k = int(rng.choice((2, 3)))
+        which = "maxpool" if rng.random() < 0.7 else "avgpool"
+        return LayerConfig(which, cin=cin, hw=hw, kh=k, kw=k, stride=2 if k == 2 else stride).name
+    k, kw, groups = 3, 3, 1
+    if kind == "conv":
+        k = kw = int(rng.choice((3, 5, 7), p=(0.8, 0.1, 0.1)))
+    elif kind == "conv_1x1":
+        k = kw = 1
+    elif kind == "conv_dw":
+        k = kw = int(rng.choice((3, 5), p=(0.8, 0.2)))
+        groups = cout = cin
+    elif kind == "conv_group":
+        width = int(rng.choice((4, 8, 16)))
+        groups = max(2, cin // width)
+        cin = cout = groups * width
+    else:  # 1 x k, k x 1 (factorized)
+        n = int(rng.choice((3, 7)))
+        k, kw = (1, n) if rng.random() < 0.5 else (n, 1)
+    k, kw = min(k, hw), min(kw, hw)
+    return LayerConfig("conv", cin=cin, cout=cout, hw=hw, kh=k, kw=kw, stride=stride,
+                       groups=groups).name  # fmt: skip
+
+
+def _macs(name: str) -> float:
+    from cnnbench.models.layers import LayerConfig
+
+    c = LayerConfig.parse(name)
+    if c.kind == "fc":
+        return c.cin * c.cout
+    out = math.ceil(c.hw / c.stride) ** 2
+    if c.kind != "conv":
+        return c.cin * out * c.kh * c.kw
+    return out * c.cout * (c.cin // c.groups) * c.kh * c.kw
+
+
+def probe_models(n: int, seed: int = PROBE_SEED) -> tuple[str, ...]:
+    """``n`` distinct one-layer probes drawn (seeded) over kinds, shapes and sizes, each at most
+    :data:`PROBE_MAX_MACS`, independent of any network the predictors are judged on."""
+    rng = np.random.default_rng(seed)
+    kinds, shares = zip(*PROBE_KINDS.items(), strict=True)
+    out: dict[str, None] = {}
+    while len(out) < n:
+        name = _probe(rng, str(rng.choice(kinds, p=np.array(shares) / sum(shares))))
+        if _macs(name) <= PROBE_MAX_MACS:
+            out[name] = None
+    return tuple(out)
+
+
 def training_models(size: Size) -> tuple[str, ...]:
     grid = FULL_GRID if size == "full" else SMALL_GRID
     patterns = tuple(pattern_name(p, *point) for point in grid for p in PATTERNS)
-    return (*ZOO, *patterns) if size == "full" else ("tinynet", *patterns)
+    probes = probe_models(PROBES[size])
+    return (*ZOO, *patterns, *probes) if size == "full" else ("tinynet", *patterns, *probes)
 
 
 def counted_models(n: int) -> tuple[str, ...]:

@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING
 from cnnbench.errors import BadInput
 from cnnbench.graph.cost import NetworkCost
 from cnnbench.measure.layers import cost_index
-from cnnbench.predict.features import TAILS, NetworkFeatures, node_to_kernel
+from cnnbench.predict.features import (
+    TAILS,
+    NetworkFeatures,
+    largest_cache_bytes,
+    node_to_kernel,
+)
 from cnnbench.results.record import ResultRecord, run_key
 from cnnbench.results.sections import LayerRecord
 
@@ -72,15 +77,28 @@ class Sample:
     unattributed_ms: float = 0.0
     counts: Counts | None = None
     run_ids: tuple[str, ...] = field(default=())
+    llc_bytes: int = 0  # the measuring machine's last-level cache (0: not known)
 
     @property
     def profiled(self) -> bool:
         return bool(self.kernel_ms)
 
+    @property
+    def probe(self) -> bool:
+        """A one-layer probe (``layer/...``): it trains kernel models only, and is neither a
+        network to fit the network terms on nor one to judge a predictor on."""
+        return self.family == PROBE_FAMILY
+
+
+PROBE_FAMILY = "layer"
+
 
 def family_of(model: str) -> str:
     """The registry family; a design pattern's is ``pattern/NAME`` (each pattern its own family,
-    so holding one out leaves its kind of convolution unseen); ``user`` for anything else."""
+    so holding one out leaves its kind of convolution unseen); ``layer`` for a one-layer probe;
+    ``user`` for anything else."""
+    if model.lower().startswith(PROBE_FAMILY + "/"):
+        return PROBE_FAMILY
     if model.lower().startswith("pattern/"):
         return "pattern/" + model.split("/", 1)[1].split("?", 1)[0].lower()
     try:
@@ -227,6 +245,7 @@ def samples_from(
                 unattributed_ms=loose,
                 counts=counts[0] if counts else None,
                 run_ids=(rec.id,) + ((counts[1],) if counts else ()),
+                llc_bytes=largest_cache_bytes(rec.machine),
             )
         )
     return out

@@ -30,10 +30,11 @@ class Fold:
 
 
 def splits(samples: Sequence[Sample], by: SplitBy) -> list[Fold]:
-    """One fold per network or family; train and test never share a network (or family)."""
+    """One fold per network or family; train and test never share a network (or family).
+    One-layer probes are never held out: they are in every fold's training set."""
     key: Callable[[Sample], str] = (lambda s: s.model) if by == "network" else (lambda s: s.family)
     out = []
-    for held in sorted({key(s) for s in samples}):
+    for held in sorted({key(s) for s in samples if not s.probe}):
         test = tuple(i for i, s in enumerate(samples) if key(s) == held)
         train = tuple(i for i, s in enumerate(samples) if key(s) != held)
         out.append(Fold(held, train, test))

@@ -26,8 +26,9 @@ size and the number of fused tails. Channels, kernel and groups come from the we
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -54,6 +55,7 @@ COLUMNS = (
     "spatial",
     "tails",
     "tail_bytes",
+    "cold_weight_bytes",
 )
 
 
@@ -77,6 +79,7 @@ class KernelFeatures:
     spatial: int = 1  # output height x width (1 for a vector)
     tails: int = 0  # fused batchnorm / activation / add nodes
     tail_bytes: int = 0  # the activation bytes those tails read and write
+    cold_weight_bytes: int = 0  # weights read from memory, not cache (see in_context)
 
     @property
     def bytes(self) -> int:
@@ -171,6 +174,21 @@ def kernels(cost: NetworkCost) -> tuple[KernelFeatures, ...]:
         out.append(_opens(layer))
         last_shape = shape
     return tuple(out)
+
+
+def largest_cache_bytes(machine: Mapping[str, Any]) -> int:
+    """The machine fingerprint's largest cache (the last level), 0 when it lists none."""
+    return max((int(c.get("size_bytes") or 0) for c in machine.get("caches") or ()), default=0)
+
+
+def in_context(f: NetworkFeatures, llc_bytes: int) -> tuple[KernelFeatures, ...]:
+    """The network's kernels with their weights marked cold when the network's weights exceed
+    the last-level cache: run back to back, such a network evicts each layer's weights before
+    its next call, so a layer streams them from memory, while a small network (or a probe of
+    one small layer) finds them in cache. A probe alone cannot show this; the feature can."""
+    if not llc_bytes or f.weight_bytes <= llc_bytes:
+        return f.kernels
+    return tuple(replace(k, cold_weight_bytes=k.weight_bytes) for k in f.kernels)
 
 
 def node_to_kernel(found: Sequence[KernelFeatures]) -> dict[str, int]:

@@ -70,11 +70,16 @@ def fit_all(
     )
     cv = cross_validate(samples, "network")
     summary: dict[str, Any] = {
-        "networks": len(samples),
+        "networks": sum(not s.probe for s in samples),
+        "probes": sum(s.probe for s in samples),
         "with_counters": sum(s.counts is not None for s in samples),
         "unavailable": unavailable,
         "held_out_network": {
             name: (m.to_json() if (m := cv.metrics(name)) else None) for name in cv.outcomes
+        },
+        # every held-out network's measured and predicted ms, per predictor (for the report)
+        "held_out_outcomes": {
+            name: row["networks"] for name, row in cv.to_json()["predictors"].items()
         },
     }
     synergy = fitted.get("synergy")
@@ -83,6 +88,7 @@ def fit_all(
     per_layer = fitted.get(BEST)
     if isinstance(per_layer, PerLayer):
         summary["kinds"] = per_layer.methods()
+        summary["excluded"] = list(per_layer.excluded)
     path = save(Saved(fp, summary, fitted), model_path("latency", engine, machine_id, root))
     return path, {"fingerprint": fp.to_json(), **summary}
 

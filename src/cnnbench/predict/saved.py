@@ -20,7 +20,7 @@ from typing import Any
 from cnnbench._fs import atomic_path
 from cnnbench.errors import BadInput
 
-FORMAT = 1
+FORMAT = 2  # 2: one-layer probes, cold weights, the consistency filter
 
 
 def models_dir() -> Path:

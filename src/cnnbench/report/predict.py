@@ -94,9 +94,15 @@ def eval_json(engine: str, evals: Sequence[Evaluation]) -> dict[str, Any]:
 def fit_lines(summary: dict[str, Any]) -> list[str]:
     fp = summary["fingerprint"]
     lines = [
-        f"fitted on {summary['networks']} networks ({summary['with_counters']} with counters), "
-        f"engine {fp['engine']}, machine {fp['machine_id']}, threads {fp['threads'] or 'default'}",
+        f"fitted on {summary['networks']} networks ({summary['with_counters']} with counters) "
+        f"and {summary.get('probes', 0)} one-layer probes, engine {fp['engine']}, "
+        f"machine {fp['machine_id']}, threads {fp['threads'] or 'default'}",
     ]
+    if summary.get("excluded"):
+        lines.append(
+            "  kernels not trained on (profile disagrees with its own end-to-end time): "
+            + ", ".join(summary["excluded"])
+        )
     for name, m in summary["held_out_network"].items():
         if m:
             lines.append(
