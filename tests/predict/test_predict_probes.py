@@ -1,0 +1,90 @@
+"""One-layer probes in the training set, cold weights, and the profile consistency filter."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import synthetic
+
+from cnnbench.models.layers import LayerConfig
+from cnnbench.predict.collect import PROBE_MAX_MACS, _macs, probe_models, training_models
+from cnnbench.predict.dataset import Sample, family_of
+from cnnbench.predict.evaluate import cross_validate, splits
+from cnnbench.predict.features import NetworkFeatures, in_context, largest_cache_bytes
+from cnnbench.predict.predictors import MacsOnly, PerLayer, consistent
+
+
+def test_probes_are_seeded_distinct_bounded_and_cover_every_kind() -> None:
+    probes = probe_models(120)
+    assert probes == probe_models(120) and len(set(probes)) == 120
+    assert probes != probe_models(120, seed=1)
+    configs = [LayerConfig.parse(p) for p in probes]
+    assert all(_macs(p) <= PROBE_MAX_MACS for p in probes)
+    kinds = {c.kind for c in configs}
+    assert kinds == {"conv", "fc", "maxpool", "avgpool"}
+    convs = [c for c in configs if c.kind == "conv"]
+    assert any(c.groups == c.cin == c.cout for c in convs)  # depthwise
+    assert any(1 < c.groups < c.cin for c in convs)  # grouped
+    assert any(c.kh != c.kw for c in convs)  # factorized 1xk / kx1
+    assert any(c.kh == c.kw == 1 for c in convs)
+    assert all(family_of(p) == "layer" for p in probes)
+    assert set(probe_models(4)) <= set(training_models("small"))
+
+
+def _probe(i: int, kind: str, macs: int, nbytes: int) -> Sample:
+    k = synthetic.kernel(kind, macs, nbytes)
+    t = synthetic.kernel_ms(k)
+    f = NetworkFeatures(f"layer/p{i}", macs, 2 * macs, 0, 0, 0, 1, (k,), True)
+    return Sample(f"layer/p{i}", "layer", t + 0.03, f, kernel_ms=(t,), run_ids=(f"p{i}",))
+
+
+def test_probes_train_kernels_but_are_never_held_out_nor_fit_the_network_terms() -> None:
+    nets = synthetic.samples(12, seed=3)
+    rng = np.random.default_rng(0)
+    probes = [
+        _probe(i, "conv_dw", int(rng.integers(1e5, 5e7)), int(rng.integers(1e4, 4e6)))
+        for i in range(30)
+    ]
+    for by in ("network", "family"):
+        for fold in splits([*nets, *probes], by):  # type: ignore[arg-type]
+            held = {[*nets, *probes][i].model for i in fold.test}
+            assert not any(m.startswith("layer/") for m in held)
+            assert all(len(nets) + i in fold.train for i in range(len(probes)))
+    fit = PerLayer().fit([*nets, *probes])
+    assert fit.probes == 30 and fit.kinds["conv_dw"].rows > 30
+    # the network line is fitted on networks alone: the probes' 0.03 ms of session time is not
+    # the synthetic networks' 0.05 ms overhead
+    assert fit.network is not None
+    alone = PerLayer().fit(nets)
+    assert alone.network is not None
+    assert fit.network.intercept == pytest.approx(alone.network.intercept, abs=2e-3)
+    macs = MacsOnly().fit([*nets, *probes])
+    assert macs.line == MacsOnly().fit(nets).line
+    ev = cross_validate([*nets, *probes], "network", ("per-layer",))
+    assert {o.model for o in ev.outcomes["per-layer"]} == {s.model for s in nets}
+
+
+def test_a_network_larger_than_the_last_level_cache_reads_its_weights_cold() -> None:
+    s = synthetic.samples(1)[0]
+    heavy = replace(s.features, weight_bytes=64 << 20)
+    light = replace(s.features, weight_bytes=1 << 20)
+    assert all(k.cold_weight_bytes == k.weight_bytes for k in in_context(heavy, 32 << 20))
+    assert all(k.cold_weight_bytes == 0 for k in in_context(light, 32 << 20))
+    assert in_context(heavy, 0) == heavy.kernels  # cache size unknown: nothing marked
+    machine = {"caches": [{"level": 1, "size_bytes": 48 << 10}, {"level": 3, "size_bytes": 32 << 20}]}
+    assert largest_cache_bytes(machine) == 32 << 20 and largest_cache_bytes({}) == 0
+
+
+def test_a_profile_that_disagrees_with_its_own_latency_does_not_train_kernels() -> None:
+    nets = synthetic.samples(8, seed=5)
+    assert all(consistent(s) for s in nets)
+    bad = replace(nets[0], kernel_ms=tuple(3 * t for t in nets[0].kernel_ms))
+    assert not consistent(bad)
+    tiny = replace(nets[1], latency_ms=0.002)  # a profiler's few us per node are tolerated...
+    tiny = replace(tiny, kernel_ms=tuple(0.001 for _ in tiny.kernel_ms))
+    assert consistent(tiny)
+    fit = PerLayer().fit([bad, *nets[1:]])
+    assert fit.excluded == (bad.model,)
+    assert PerLayer().fit(nets).excluded == ()
