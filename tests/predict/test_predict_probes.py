@@ -73,7 +73,8 @@ def test_a_network_larger_than_the_last_level_cache_reads_its_weights_cold() -> 
     assert all(k.cold_weight_bytes == k.weight_bytes for k in in_context(heavy, 32 << 20))
     assert all(k.cold_weight_bytes == 0 for k in in_context(light, 32 << 20))
     assert in_context(heavy, 0) == heavy.kernels  # cache size unknown: nothing marked
-    machine = {"caches": [{"level": 1, "size_bytes": 48 << 10}, {"level": 3, "size_bytes": 32 << 20}]}
+    caches = [{"level": 1, "size_bytes": 48 << 10}, {"level": 3, "size_bytes": 32 << 20}]
+    machine = {"caches": caches}
     assert largest_cache_bytes(machine) == 32 << 20 and largest_cache_bytes({}) == 0
 
 
