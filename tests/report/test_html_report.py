@@ -125,9 +125,14 @@ def real_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
 
 
 def test_report_of_a_real_store(
-    real_store: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    real_store: tuple[Path, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     db, model = real_store
+    # no saved predictor of this machine (another test may have fitted one): no Prediction
+    monkeypatch.setenv("CNNBENCH_CACHE", str(tmp_path / "cache"))
     assert "<script>" in model and "&" in model
     html_path, figures = tmp_path / "r.html", tmp_path / "figs"
     assert (

@@ -1,7 +1,8 @@
 """Build a report from records (or a store) and write it: one HTML page, figures on request.
 
 Without a study the report shows whatever the records hold (overview, latency, throughput,
-time by layer type, targets compared); with one, the study's registered sections
+time by layer type, targets compared) and the saved latency predictors of its engines and
+machines; with one, the study's registered sections
 (:func:`cnnbench.report.doc.register_study_report`). Both end with the warnings and the
 machines. Needs matplotlib (the ``report`` extra).
 """
@@ -23,9 +24,17 @@ Builder = Callable[[Sequence[ResultRecord], Context], "Section | None"]
 def store_builders() -> list[Builder]:
     from cnnbench.report.sections_compare import engines_section
     from cnnbench.report.sections_layers import layers_section
+    from cnnbench.report.sections_predict import prediction_section
     from cnnbench.report.sections_speed import latency_section, overview_section, throughput_section
 
-    return [overview_section, latency_section, throughput_section, layers_section, engines_section]
+    return [
+        overview_section,
+        latency_section,
+        throughput_section,
+        layers_section,
+        engines_section,
+        prediction_section,
+    ]
 
 
 def require_plotting() -> None:
