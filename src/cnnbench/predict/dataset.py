@@ -18,11 +18,14 @@ which is how a study finds its own results).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cnnbench.errors import BadInput
+from cnnbench.errors import BadInput, CnnbenchError
 from cnnbench.graph.cost import NetworkCost
 from cnnbench.measure.layers import cost_index
 from cnnbench.predict.features import (
@@ -158,9 +161,33 @@ def counts_of(rec: ResultRecord) -> Counts | None:
     return Counts(float(instructions), float(memory), f"{rec.counters.source}: {'+'.join(keys)}")
 
 
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """File descriptor 1 (C and Python) sent to 2 for the block: ``--json -`` stays pure."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def engine_folds_bn(rec: ResultRecord) -> bool:
+    """Whether the record's engine ran its network with BatchNorm folded (its ``fold_bn``
+    option, else the engine's default: the ONNX engines fold, torch eager does not)."""
+    from cnnbench.engines import get_engine
+
+    return get_engine(rec.spec.target.engine, require_installed=False).folds_batchnorm(
+        rec.spec.target
+    )
+
+
 def default_cost(rec: ResultRecord) -> NetworkCost:
-    """The cost model of the graph the record's engine ran (BatchNorm folded unless the run's
-    option ``fold_bn=0`` kept it)."""
+    """The cost model of the graph the record's engine ran (BatchNorm folded or not, as the
+    engine ran it: see :func:`engine_folds_bn`)."""
     from cnnbench.graph.cost import model_cost
     from cnnbench.models import is_builtin_ref
 
@@ -169,8 +196,14 @@ def default_cost(rec: ResultRecord) -> NetworkCost:
         from cnnbench.execute.costing import detail_cost
 
         return detail_cost(name, rec.spec.input_shape)
-    fold = rec.spec.target.option("fold_bn", "1") not in ("0", "false", "no")
-    return model_cost(name, rec.spec.input_shape, rec.spec.batch, fold_bn=fold)
+    shape, batch = rec.spec.input_shape, rec.spec.batch
+    if engine_folds_bn(rec):
+        return model_cost(name, shape, batch, fold_bn=True)
+    try:
+        with _stdout_to_stderr():  # a failing exporter dumps its graph on file descriptor 1
+            return model_cost(name, shape, batch, fold_bn=False)
+    except CnnbenchError:  # no export keeps BatchNorm (a dynamic shape): its layers stay loose
+        return model_cost(name, shape, batch, fold_bn=True)
 
 
 def eligible(rec: ResultRecord, engine: str, threads: int | None, machine_id: str | None) -> bool:

@@ -93,11 +93,22 @@ def fit_all(
     return path, {"fingerprint": fp.to_json(), **summary}
 
 
-def _cost(model: str) -> Any:
-    """The cost model of a registered model or an ONNX file, made in a worker."""
-    from cnnbench.execute.costing import detail_cost
+def _cost(model: str, engine: str) -> Any:
+    """The cost model of the graph ``engine`` runs for ``model``: the project's own networks
+    costed here, with BatchNorm folded as the engine folds it by default; anything else (an
+    ONNX file, a factory) costed in a worker."""
+    from cnnbench.models import get_model_info, is_builtin_ref
 
-    return detail_cost(model)
+    if not is_builtin_ref(model):
+        from cnnbench.execute.costing import detail_cost
+
+        return detail_cost(model)
+    from cnnbench.engines import get_engine
+    from cnnbench.graph.cost import model_cost
+    from cnnbench.spec import Target
+
+    fold = get_engine(engine, require_installed=False).folds_batchnorm(Target(engine))
+    return model_cost(model, get_model_info(model).input_shape, 1, fold_bn=fold)
 
 
 def predict_one(
@@ -122,7 +133,7 @@ def predict_one(
     why = check_fingerprint(fp, machine_id, engine, force)
     saved = load(path)
     if features is None:
-        features = NetworkFeatures.of(_cost(model), model)
+        features = NetworkFeatures.of(_cost(model, engine), model)
     out: dict[str, Any] = {
         "model": model,
         "engine": engine,

@@ -41,6 +41,11 @@ NEAREST = {"conv_group": "conv", "conv_dw": "conv_group", "conv_1x1": "conv", "c
 # profiled (another process, a frequency change): its layers do not train the kernels
 CONSISTENT = (0.67, 1.5)
 PROFILER_SLACK_MS = 0.005
+ATTRIBUTED = 0.5  # and one whose layers were mostly not mapped onto its kernels does not either
+# A kernel that measured 0 ms was elided by the engine (a reshape folded away) when most of its
+# kind were; else the profiler did not see it (a functional op in torch eager, whose time is
+# its caller's) and it does not train its kind's model
+ELIDED = 0.5
 KERNEL_FLOOR_MS = 0.005  # kernel errors below 5 us count relative to 5 us (timer resolution)
 
 
@@ -50,14 +55,16 @@ def networks(samples: Sequence[Sample]) -> list[Sample]:
 
 
 def consistent(s: Sample) -> bool:
-    """Whether the sample's profiled layers agree with its end-to-end time (see CONSISTENT); a
-    probe's one kernel is not checked (its end-to-end time is mostly the session's own)."""
+    """Whether the sample's profiled layers agree with its end-to-end time (see CONSISTENT) and
+    were mostly attributed to its kernels (see ATTRIBUTED); a probe's one kernel is not checked
+    (its end-to-end time is mostly the session's own)."""
     if s.probe:
         return True
     layers = sum(s.kernel_ms) + s.unattributed_ms
     slack = PROFILER_SLACK_MS * len(s.kernel_ms)
     low, high = CONSISTENT
-    return low * s.latency_ms - slack <= layers <= high * s.latency_ms + slack
+    mapped = sum(s.kernel_ms) >= ATTRIBUTED * layers - slack
+    return mapped and low * s.latency_ms - slack <= layers <= high * s.latency_ms + slack
 
 
 class Unavailable(Exception):
@@ -173,8 +180,10 @@ class Synergy:
 
 
 def _linear_x(k: KernelFeatures) -> list[float]:
-    return [float(k.macs), float(k.weight_bytes), float(k.input_bytes + k.output_bytes),
-            float(k.tail_bytes), float(k.cold_weight_bytes)]  # fmt: skip
+    # FLOPs beside MACs: a pooling layer has no MACs, but compares or adds kernel x output
+    return [float(k.macs), float(k.flops - 2 * k.macs), float(k.weight_bytes),
+            float(k.input_bytes + k.output_bytes), float(k.tail_bytes),
+            float(k.cold_weight_bytes)]  # fmt: skip
 
 
 @dataclass
@@ -234,6 +243,9 @@ def _fit_kind(kind: str, ks: list[KernelFeatures], ts: list[float], nets: list[i
     share of its network's time instead let a one-layer probe, whose kernel is most of its
     network, outweigh every kernel of a real network: 9.8 % against 7.4 % held-out MAPE.)"""
     y = np.array(ts)
+    if (y > 0).any() and (y == 0).mean() < ELIDED:  # unseen by the profiler, not elided
+        keep = np.flatnonzero(y > 0)
+        ks, nets, y = [ks[i] for i in keep], [nets[i] for i in keep], y[keep]
     xl = np.array([_linear_x(k) for k in ks])
     xt = np.array([k.vector() for k in ks])
     w_line = 1.0 / np.maximum(y, KERNEL_FLOOR_MS) ** 2
@@ -262,13 +274,19 @@ def _fit_kind(kind: str, ks: list[KernelFeatures], ts: list[float], nets: list[i
     return model
 
 
+def _network_x(kernels_ms: float, f: NetworkFeatures) -> list[float]:
+    """The network terms: the kernels' sum, the count of kernels (a dispatch cost each), the
+    activation bytes (what an eager framework allocates and frees every call)."""
+    return [kernels_ms, float(len(f.kernels))]
+
+
 @dataclass
 class PerLayer:
     """Per-kind kernel models summed, plus the per-network overhead term."""
 
     name: str = "per-layer"
     kinds: dict[str, KindModel] = field(default_factory=dict)
-    network: LinearFit | None = None  # t = a + s * sum + b * kernels
+    network: LinearFit | None = None  # t = a + s * sum + b * kernels + c * activation bytes
     excluded: tuple[str, ...] = ()  # training networks whose profile was disturbed
     probes: int = 0  # one-layer probes among the kernels' training rows
     llc_bytes: int = 0  # the training machine's last-level cache (what makes weights cold)
@@ -291,11 +309,11 @@ class PerLayer:
         )
         fallback.tree = None  # a line: it has to extrapolate to kinds it has not seen
         self.kinds[ANY_KIND] = fallback
-        sums = [self._kernels(s.features)[0] for s in profiled]
-        x = np.array(
-            [[total, len(s.features.kernels)] for total, s in zip(sums, profiled, strict=True)]
-        )
-        self.network = fit_linear(x, np.array([s.latency_ms for s in profiled]))
+        # the network terms are fitted on every training network (a disturbed profile's
+        # end-to-end time is still good), on the kernels' predicted sum, not the measured one
+        nets = networks(samples)
+        x = np.array([_network_x(self._kernels(s.features)[0], s.features) for s in nets])
+        self.network = fit_linear(x, np.array([s.latency_ms for s in nets]))
         return self
 
     def _kernels(self, f: NetworkFeatures) -> tuple[float, dict[str, float], list[str]]:
@@ -317,8 +335,8 @@ class PerLayer:
     def predict(self, f: NetworkFeatures) -> Prediction:
         assert self.network is not None
         total, per_kind, unseen = self._kernels(f)
-        s, b = self.network.coef
-        overhead = self.network.intercept + b * len(f.kernels)
+        s = self.network.coef[0]
+        overhead = float(self.network.predict(np.array([_network_x(0.0, f)]))[0])
         t = s * total + overhead
         terms = sorted(((k, s * v) for k, v in per_kind.items()), key=lambda kv: -kv[1])
         notes = []
