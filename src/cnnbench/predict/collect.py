@@ -34,7 +34,8 @@ PATTERNS = (
     "grouped",
 )  # fmt: skip
 # (depth, width, input) of the pattern grid
-FULL_GRID = ((4, 32, 112), (8, 64, 112), (12, 128, 56), (6, 48, 160))
+FULL_GRID = ((4, 32, 112), (8, 64, 112), (12, 128, 56), (6, 48, 160),
+             (2, 24, 224), (10, 96, 64), (16, 48, 96), (5, 160, 128))  # fmt: skip
 SMALL_GRID = ((2, 16, 32), (4, 32, 32))
 # pattern networks with cachegrind counters (each about 5 minutes under valgrind here)
 COUNTED = ("standard", "depthwise_separable", "bottleneck", "grouped", "factorized")
