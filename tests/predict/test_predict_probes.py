@@ -89,3 +89,39 @@ def test_a_profile_that_disagrees_with_its_own_latency_does_not_train_kernels() 
     fit = PerLayer().fit([bad, *nets[1:]])
     assert fit.excluded == (bad.model,)
     assert PerLayer().fit(nets).excluded == ()
+
+
+def test_the_costed_graph_is_the_one_the_engine_ran() -> None:
+    from cnnbench.graph.taxonomy import BATCHNORM
+    from cnnbench.predict.dataset import default_cost, engine_folds_bn
+    from cnnbench.spec import Target
+    from records import make_record
+
+    eager = make_record()  # tinynet on torch: eager runs BatchNorm, so its graph keeps it
+    onnx = replace(eager, spec=replace(eager.spec, target=Target("onnxruntime", threads=1)))
+    folded = replace(
+        eager, spec=replace(eager.spec, target=Target("torch", options=(("fold_bn", "1"),)))
+    )
+    assert engine_folds_bn(onnx) and engine_folds_bn(folded) and not engine_folds_bn(eager)
+    kept = [n for n in default_cost(eager).layers if n.layer_type == BATCHNORM]
+    assert kept and not [n for n in default_cost(onnx).layers if n.layer_type == BATCHNORM]
+    assert default_cost(eager).macs == default_cost(onnx).macs  # BatchNorm has no MACs
+
+
+def test_a_kernel_the_profiler_missed_does_not_teach_its_kind_zero() -> None:
+    nets = synthetic.samples(16, seed=11)
+    rng = np.random.default_rng(1)
+    missed = []
+    for s in nets:  # a third of the convolutions not seen by the profiler (0 ms)
+        ms = tuple(0.0 if k.kind == "conv" and rng.random() < 0.33 else t
+                   for k, t in zip(s.features.kernels, s.kernel_ms, strict=True))  # fmt: skip
+        missed.append(replace(s, kernel_ms=ms))
+    line = PerLayer().fit(missed).kinds["conv"].line
+    assert line.coef[0] == pytest.approx(synthetic.TRUTH["conv"][0], rel=0.05)
+    elided = []
+    for s in nets:  # every fully connected kernel folded away by the engine: learned as 0 ms
+        ms = tuple(0.0 if k.kind == "fc" else t
+                   for k, t in zip(s.features.kernels, s.kernel_ms, strict=True))  # fmt: skip
+        elided.append(replace(s, kernel_ms=ms))
+    fc = PerLayer().fit(elided).kinds["fc"]
+    assert fc.predict([synthetic.kernel("fc", 10**7, 10**6)])[0] == pytest.approx(0.0, abs=1e-6)
