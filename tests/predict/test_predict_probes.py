@@ -125,3 +125,13 @@ def test_a_kernel_the_profiler_missed_does_not_teach_its_kind_zero() -> None:
         elided.append(replace(s, kernel_ms=ms))
     fc = PerLayer().fit(elided).kinds["fc"]
     assert fc.predict([synthetic.kernel("fc", 10**7, 10**6)])[0] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_factory_is_costed_in_a_worker_with_batchnorm_as_the_engine_runs_it() -> None:
+    from cnnbench.execute.costing import detail_cost
+    from cnnbench.graph.taxonomy import BATCHNORM
+
+    def bn(cost: object) -> int:
+        return sum(n.layer_type == BATCHNORM for n in cost.layers)  # type: ignore[attr-defined]
+
+    assert bn(detail_cost("tinynet", fold_bn=False)) > 0 == bn(detail_cost("tinynet"))

@@ -38,9 +38,17 @@ def summaries(infos: Sequence[ModelInfo]) -> list[ModelSummary]:
     return [s for s in (found[i.name] for i in infos) if s is not None]
 
 
-def detail_cost(ref: str, input_shape: tuple[int, ...] | None = None) -> NetworkCost:
-    """Per-layer cost of one model at batch 1, made in a worker (export and cost model)."""
-    payload = {"ref": ref, "input_shape": list(input_shape) if input_shape else None}
+def detail_cost(
+    ref: str, input_shape: tuple[int, ...] | None = None, *, fold_bn: bool = True
+) -> NetworkCost:
+    """Per-layer cost of one model at batch 1, made in a worker (export and cost model); an
+    ONNX file is costed as it is, a module's export with BatchNorm folded unless ``fold_bn``
+    is false."""
+    payload = {
+        "ref": ref,
+        "input_shape": list(input_shape) if input_shape else None,
+        "fold_bn": fold_bn,
+    }
     outcome = run_worker(DETAIL_ENTRY, payload, timeout_s=EXPORT_TIMEOUT_S)
     result = outcome.result
     if outcome.status == "ok" and "bad_input" in result:

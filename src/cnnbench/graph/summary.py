@@ -123,7 +123,8 @@ def summaries_entry(payload: dict[str, object]) -> dict[str, object]:
 
 
 def detail_entry(payload: dict[str, object]) -> dict[str, object]:
-    """Worker entry: the per-layer cost of one model at batch 1, for ``models --detail``. The
+    """Worker entry: the per-layer cost of one model at batch 1, for ``models --detail`` (and
+    the predictors: ``fold_bn`` false costs the export that keeps BatchNorm). The
     export (the model's own code) and the cost model (which may run the graph with onnxruntime
     to learn its shapes) both run here, in the worker."""
     from cnnbench.errors import BadInput
@@ -145,6 +146,8 @@ def detail_entry(payload: dict[str, object]) -> dict[str, object]:
     if info.onnx_path is not None:
         path = info.onnx_path
     else:
-        path = onnx_path(info.name, (1, *info.input_shape))
+        path = onnx_path(
+            info.name, (1, *info.input_shape), fold_bn=payload.get("fold_bn") is not False
+        )
     cost = replace(network_cost(path), model=info.name)
     return {"cost": cost.to_dict(layers=True)}

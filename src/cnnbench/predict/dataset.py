@@ -195,7 +195,7 @@ def default_cost(rec: ResultRecord) -> NetworkCost:
     if not is_builtin_ref(name):  # a user's model is built in a worker, never here
         from cnnbench.execute.costing import detail_cost
 
-        return detail_cost(name, rec.spec.input_shape)
+        return detail_cost(name, rec.spec.input_shape, fold_bn=engine_folds_bn(rec))
     shape, batch = rec.spec.input_shape, rec.spec.batch
     if engine_folds_bn(rec):
         return model_cost(name, shape, batch, fold_bn=True)

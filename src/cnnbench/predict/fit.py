@@ -94,20 +94,20 @@ def fit_all(
 
 
 def _cost(model: str, engine: str) -> Any:
-    """The cost model of the graph ``engine`` runs for ``model``: the project's own networks
-    costed here, with BatchNorm folded as the engine folds it by default; anything else (an
-    ONNX file, a factory) costed in a worker."""
-    from cnnbench.models import get_model_info, is_builtin_ref
-
-    if not is_builtin_ref(model):
-        from cnnbench.execute.costing import detail_cost
-
-        return detail_cost(model)
+    """The cost model of the graph ``engine`` runs for ``model``, BatchNorm folded as the
+    engine folds it by default: the project's own networks costed here, anything else (an
+    ONNX file, a factory) in a worker."""
     from cnnbench.engines import get_engine
-    from cnnbench.graph.cost import model_cost
+    from cnnbench.models import get_model_info, is_builtin_ref
     from cnnbench.spec import Target
 
     fold = get_engine(engine, require_installed=False).folds_batchnorm(Target(engine))
+    if not is_builtin_ref(model):
+        from cnnbench.execute.costing import detail_cost
+
+        return detail_cost(model, fold_bn=fold)
+    from cnnbench.graph.cost import model_cost
+
     return model_cost(model, get_model_info(model).input_shape, 1, fold_bn=fold)
 
 
