@@ -12,7 +12,14 @@ from cnnbench.models.layers import LayerConfig
 from cnnbench.predict.collect import PROBE_MAX_MACS, _macs, probe_models, training_models
 from cnnbench.predict.dataset import Sample, family_of
 from cnnbench.predict.evaluate import cross_validate, splits
-from cnnbench.predict.features import NetworkFeatures, in_context, largest_cache_bytes
+from cnnbench.predict.features import (
+    KernelFeatures,
+    NetworkFeatures,
+    in_context,
+    largest_cache_bytes,
+    padded_macs,
+    simd_lanes,
+)
 from cnnbench.predict.predictors import MacsOnly, PerLayer, consistent
 
 
@@ -72,7 +79,7 @@ def test_a_network_larger_than_the_last_level_cache_reads_its_weights_cold() -> 
     light = replace(s.features, weight_bytes=1 << 20)
     assert all(k.cold_weight_bytes == k.weight_bytes for k in in_context(heavy, 32 << 20))
     assert all(k.cold_weight_bytes == 0 for k in in_context(light, 32 << 20))
-    assert in_context(heavy, 0) == heavy.kernels  # cache size unknown: nothing marked
+    assert not any(k.cold_weight_bytes for k in in_context(heavy, 0))  # cache size unknown
     caches = [{"level": 1, "size_bytes": 48 << 10}, {"level": 3, "size_bytes": 32 << 20}]
     machine = {"caches": caches}
     assert largest_cache_bytes(machine) == 32 << 20 and largest_cache_bytes({}) == 0
@@ -135,3 +142,26 @@ def test_a_factory_is_costed_in_a_worker_with_batchnorm_as_the_engine_runs_it() 
         return sum(n.layer_type == BATCHNORM for n in cost.layers)  # type: ignore[attr-defined]
 
     assert bn(detail_cost("tinynet", fold_bn=False)) > 0 == bn(detail_cost("tinynet"))
+
+
+def _conv(cin: int, cout: int, groups: int = 1) -> KernelFeatures:
+    macs = 56 * 56 * 9 * cout * (cin // groups)
+    return KernelFeatures("conv", ("c",), macs, 2 * macs, 0, 0, 0, 0, 9, 1, groups, cin, cout)
+
+
+def test_channels_are_padded_to_whole_vectors_of_the_machines_lanes() -> None:
+    avx512 = ["avx", "avx2", "avx512f", "avx512bw", "avx512vl", "fma"]  # this machine's kind
+    avx2 = ["avx", "avx2", "fma", "sse4_2"]  # an EPYC guest without AVX-512
+    assert simd_lanes({"isa": avx512}) == 16 and simd_lanes({"isa": avx2}) == 8
+    assert simd_lanes({"isa": ["sse4_2"]}) == 4 and simd_lanes({}) == 0
+    k = _conv(24, 24)
+    assert padded_macs(k, 16) == round(k.macs * (32 / 24) ** 2)  # two vectors, a third padding
+    assert padded_macs(k, 8) == k.macs  # 24 = three 8-lane vectors: no padding
+    assert padded_macs(_conv(64, 64), 16) == _conv(64, 64).macs
+    stem = _conv(3, 24)
+    assert padded_macs(stem, 16) == round(stem.macs * 32 / 24)  # RGB input is not vectorised
+    dw = _conv(40, 40, groups=40)
+    assert padded_macs(dw, 16) == round(dw.macs * 48 / 40)
+    grouped = _conv(64, 64, groups=16)  # 4 channels per group
+    assert padded_macs(grouped, 16) == round(grouped.macs * 16 / 4)
+    assert padded_macs(k, 0) == k.macs  # lanes unknown

@@ -33,6 +33,7 @@ from cnnbench.predict.features import (
     NetworkFeatures,
     largest_cache_bytes,
     node_to_kernel,
+    simd_lanes,
 )
 from cnnbench.results.record import ResultRecord, run_key
 from cnnbench.results.sections import LayerRecord
@@ -81,6 +82,7 @@ class Sample:
     counts: Counts | None = None
     run_ids: tuple[str, ...] = field(default=())
     llc_bytes: int = 0  # the measuring machine's last-level cache (0: not known)
+    lanes: int = 0  # its fp32 SIMD lanes (0: not known)
 
     @property
     def profiled(self) -> bool:
@@ -279,6 +281,7 @@ def samples_from(
                 counts=counts[0] if counts else None,
                 run_ids=(rec.id,) + ((counts[1],) if counts else ()),
                 llc_bytes=largest_cache_bytes(rec.machine),
+                lanes=simd_lanes(rec.machine),
             )
         )
     return out

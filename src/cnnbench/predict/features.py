@@ -56,6 +56,7 @@ COLUMNS = (
     "tails",
     "tail_bytes",
     "cold_weight_bytes",
+    "padded_macs",
 )
 
 
@@ -80,6 +81,7 @@ class KernelFeatures:
     tails: int = 0  # fused batchnorm / activation / add nodes
     tail_bytes: int = 0  # the activation bytes those tails read and write
     cold_weight_bytes: int = 0  # weights read from memory, not cache (see in_context)
+    padded_macs: int = 0  # MACs with channels padded to the SIMD lanes (see in_context)
 
     @property
     def bytes(self) -> int:
@@ -181,14 +183,49 @@ def largest_cache_bytes(machine: Mapping[str, Any]) -> int:
     return max((int(c.get("size_bytes") or 0) for c in machine.get("caches") or ()), default=0)
 
 
-def in_context(f: NetworkFeatures, llc_bytes: int) -> tuple[KernelFeatures, ...]:
-    """The network's kernels with their weights marked cold when the network's weights exceed
-    the last-level cache: run back to back, such a network evicts each layer's weights before
-    its next call, so a layer streams them from memory, while a small network (or a probe of
-    one small layer) finds them in cache. A probe alone cannot show this; the feature can."""
-    if not llc_bytes or f.weight_bytes <= llc_bytes:
-        return f.kernels
-    return tuple(replace(k, cold_weight_bytes=k.weight_bytes) for k in f.kernels)
+def simd_lanes(machine: Mapping[str, Any]) -> int:
+    """fp32 lanes of the widest vector unit the fingerprint's ISA flags name (0: unknown)."""
+    isa = set(machine.get("isa") or ())
+    if "avx512f" in isa:
+        return 16
+    if isa & {"avx", "avx2"}:
+        return 8
+    if isa & {"sse4_2", "sse2", "neon", "asimd"}:
+        return 4
+    return 0
+
+
+def padded_macs(k: KernelFeatures, lanes: int) -> int:
+    """The kernel's MACs with its channels rounded up to whole vectors of ``lanes``: a 24-channel
+    convolution computes two 16-lane vectors, a third of them padding, and takes the time of
+    32 channels (the staircase nn-Meter sees in kernel latency against channels). Per group for
+    grouped convolutions; a depthwise one vectorises its channels; input channels of 4 or
+    fewer (an RGB stem) are not vectorised and not padded."""
+    if not lanes or not k.macs or not k.cin or not k.cout:
+        return k.macs
+
+    def up(c: int) -> float:
+        return -(-c // lanes) * lanes / c
+
+    groups = max(1, k.groups)
+    if groups == k.cin:  # depthwise
+        return round(k.macs * up(k.cin))
+    cin, cout = k.cin // groups, k.cout // groups
+    return round(k.macs * up(cout) * (up(cin) if cin > 4 else 1.0))
+
+
+def in_context(f: NetworkFeatures, llc_bytes: int, lanes: int = 0) -> tuple[KernelFeatures, ...]:
+    """The network's kernels as this machine runs them: MACs padded to its SIMD lanes
+    (:func:`padded_macs`), and weights marked cold when the network's weights exceed the
+    last-level cache: run back to back, such a network evicts each layer's weights before its
+    next call, so a layer streams them from memory, while a small network (or a probe of one
+    small layer) finds them in cache. A probe alone cannot show this; the feature can."""
+    cold = bool(llc_bytes) and f.weight_bytes > llc_bytes
+    return tuple(
+        replace(k, cold_weight_bytes=k.weight_bytes if cold else 0,
+                padded_macs=padded_macs(k, lanes))
+        for k in f.kernels
+    )  # fmt: skip
 
 
 def node_to_kernel(found: Sequence[KernelFeatures]) -> dict[str, int]:

@@ -181,7 +181,8 @@ class Synergy:
 
 def _linear_x(k: KernelFeatures) -> list[float]:
     # FLOPs beside MACs: a pooling layer has no MACs, but compares or adds kernel x output
-    return [float(k.macs), float(k.flops - 2 * k.macs), float(k.weight_bytes),
+    return [float(k.macs), float(k.padded_macs or k.macs), float(k.flops - 2 * k.macs),
+            float(k.weight_bytes),
             float(k.input_bytes + k.output_bytes), float(k.tail_bytes),
             float(k.cold_weight_bytes)]  # fmt: skip
 
@@ -219,12 +220,12 @@ class KindModel:
 Rows = tuple[list[KernelFeatures], list[float], list[int]]
 
 
-def _rows(samples: Sequence[Sample], llc_bytes: int) -> dict[str, Rows]:
+def _rows(samples: Sequence[Sample], llc_bytes: int, lanes: int) -> dict[str, Rows]:
     """Per kind: kernels (in their network's context), their measured ms, their network's
     index."""
     out: dict[str, Rows] = {}
     for i, s in enumerate(samples):
-        for k, t in zip(in_context(s.features, llc_bytes), s.kernel_ms, strict=True):
+        for k, t in zip(in_context(s.features, llc_bytes, lanes), s.kernel_ms, strict=True):
             ks, ts, nets = out.setdefault(k.kind, ([], [], []))
             ks.append(k)
             ts.append(t)
@@ -288,18 +289,26 @@ class PerLayer:
     kinds: dict[str, KindModel] = field(default_factory=dict)
     network: LinearFit | None = None  # t = a + s * sum + b * kernels + c * activation bytes
     excluded: tuple[str, ...] = ()  # training networks whose profile was disturbed
+    disagreeing: tuple[str, ...] = ()  # ... trained on all the same, too few others agreeing
     probes: int = 0  # one-layer probes among the kernels' training rows
     llc_bytes: int = 0  # the training machine's last-level cache (what makes weights cold)
+    lanes: int = 0  # its fp32 SIMD lanes (what channels are padded to)
 
     def fit(self, samples: Sequence[Sample]) -> PerLayer:
         trained = [s for s in samples if s.profiled and consistent(s)]
         self.excluded = tuple(s.model for s in samples if s.profiled and not consistent(s))
+        if len(networks(trained)) < MIN_NETWORKS and self.excluded:
+            # too few profiles agree with their own latency: train on them all, and say so
+            trained = [s for s in samples if s.profiled]
+            self.disagreeing = self.excluded
+            self.excluded = ()
         profiled = networks(trained)
         self.probes = len(trained) - len(profiled)
         if len(profiled) < MIN_NETWORKS:
             raise Unavailable(f"per-layer needs {MIN_NETWORKS} profiled training networks")
         self.llc_bytes = max((s.llc_bytes for s in trained), default=0)
-        rows = _rows(trained, self.llc_bytes)
+        self.lanes = max((s.lanes for s in trained), default=0)
+        rows = _rows(trained, self.llc_bytes, self.lanes)
         self.kinds = {k: _fit_kind(k, *r) for k, r in rows.items()}
         fallback = _fit_kind(
             ANY_KIND,
@@ -318,7 +327,7 @@ class PerLayer:
 
     def _kernels(self, f: NetworkFeatures) -> tuple[float, dict[str, float], list[str]]:
         by_kind: dict[str, list[KernelFeatures]] = {}
-        for k in in_context(f, self.llc_bytes):
+        for k in in_context(f, self.llc_bytes, self.lanes):
             by_kind.setdefault(k.kind, []).append(k)
         per_kind: dict[str, float] = {}
         unseen: list[str] = []
@@ -340,6 +349,11 @@ class PerLayer:
         t = s * total + overhead
         terms = sorted(((k, s * v) for k, v in per_kind.items()), key=lambda kv: -kv[1])
         notes = []
+        if self.disagreeing:
+            notes.append(
+                f"kernels trained on {len(self.disagreeing)} profile(s) that disagree with their "
+                f"own latency, too few others agreeing: {', '.join(self.disagreeing)}"
+            )
         if unseen:
             notes.append(f"kernel kinds never seen in training: {', '.join(unseen)}")
         return Prediction(t, (*terms, ("overhead", overhead)), tuple(notes))
