@@ -164,17 +164,19 @@ def counts_of(rec: ResultRecord) -> Counts | None:
 
 
 @contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """File descriptor 1 (C and Python) sent to 2 for the block: ``--json -`` stays pure."""
+def _silenced_stdout() -> Iterator[None]:
+    """File descriptor 1 (C and Python) sent to the null device for the block: a failing
+    exporter dumps its whole graph there (``--json -`` stays pure; the fallback is the news)."""
     sys.stdout.flush()
     saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
+    with open(os.devnull, "wb") as null:
+        os.dup2(null.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def engine_folds_bn(rec: ResultRecord) -> bool:
@@ -202,7 +204,7 @@ def default_cost(rec: ResultRecord) -> NetworkCost:
     if engine_folds_bn(rec):
         return model_cost(name, shape, batch, fold_bn=True)
     try:
-        with _stdout_to_stderr():  # a failing exporter dumps its graph on file descriptor 1
+        with _silenced_stdout():  # a failing exporter dumps its graph on file descriptor 1
             return model_cost(name, shape, batch, fold_bn=False)
     except CnnbenchError:  # no export keeps BatchNorm (a dynamic shape): its layers stay loose
         return model_cost(name, shape, batch, fold_bn=True)
