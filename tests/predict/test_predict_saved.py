@@ -78,3 +78,12 @@ def test_counts_prefer_last_level_misses_and_say_which() -> None:
     ll = Counters(source="cachegrind (simulated)", per_inference=both)
     got = counts_of(replace(rec, counters=ll))
     assert got is not None and got.memory == 15.0
+
+
+def test_an_onnx_file_is_not_predicted_for_an_engine_that_cannot_run_it(tmp_path: Path) -> None:
+    data = samples(n=8)
+    fit_all(data, [], "torch", "machineA", None, root=tmp_path)
+    onnx = tmp_path / "net.onnx"
+    onnx.write_bytes(b"not read: refused before costing")
+    with pytest.raises(BadInput, match="torch does not run ONNX files"):
+        predict_one(str(onnx), "torch", "machineA", root=tmp_path)

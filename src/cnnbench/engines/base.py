@@ -165,6 +165,7 @@ class Engine(ABC):
     package: ClassVar[str]  # the distribution whose presence makes the engine available
     module: ClassVar[str]  # the importable module
     options: ClassVar[tuple[Option, ...]] = ()  # what --option KEY=VALUE accepts
+    runs_onnx_files: ClassVar[bool] = True  # a user's .onnx file (no torch module) runs on it
 
     @classmethod
     def available(cls) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cnnbench.errors import BadInput
 from cnnbench.predict.dataset import Sample, software_of
 from cnnbench.predict.evaluate import cross_validate
 from cnnbench.predict.features import NetworkFeatures
@@ -101,7 +102,16 @@ def _cost(model: str, engine: str) -> Any:
     from cnnbench.models import get_model_info, is_builtin_ref
     from cnnbench.spec import Target
 
-    fold = get_engine(engine, require_installed=False).folds_batchnorm(Target(engine))
+    cls = get_engine(engine, require_installed=False)
+    fold = cls.folds_batchnorm(Target(engine))
+    if not cls.runs_onnx_files:
+        from cnnbench.models.user import is_onnx_ref
+
+        if is_onnx_ref(model.strip()):
+            raise BadInput(
+                f"{model.strip()} is an ONNX file: {engine} does not run ONNX files, so there is "
+                "nothing of it to predict (use onnxruntime or openvino)"
+            )
     if not is_builtin_ref(model):
         from cnnbench.execute.costing import detail_cost
 

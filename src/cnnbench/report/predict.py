@@ -147,8 +147,10 @@ def show_lines(result: dict[str, Any]) -> list[str]:
         lines += [f"      note: {n}" for n in p["notes"]]
     for name, why in result.get("unavailable", {}).items():
         lines.append(f"  {name}: unavailable: {why}")
+    probes = sum(str(n).startswith("layer/") for n in fp["networks"])
     lines.append(
-        f"fitted {fp['created']} on {len(fp['networks'])} networks, machine {fp['machine_id']}, "
+        f"fitted {fp['created']} on {len(fp['networks']) - probes} networks and {probes} "
+        f"one-layer probes, machine {fp['machine_id']}, "
         f"data {fp['data_digest']}, software {fp['software']}"
     )
     return lines

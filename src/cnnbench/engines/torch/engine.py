@@ -182,6 +182,7 @@ class TorchEngine(Engine):
     package = "torch"
     module = "torch"
     options = OPTIONS
+    runs_onnx_files = False  # eager torch runs modules, not ONNX graphs
 
     @classmethod
     def devices(cls) -> tuple[str, ...]:
