@@ -22,13 +22,13 @@ kind uses, sorted: ``layer/conv?cin=64&cout=64&groups=1&hw=56&kh=3&kw=3&stride=1
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, fields
 
 from torch import nn
 
 from cnnbench.errors import BadInput
 from cnnbench.models._init import init_weights
+from cnnbench.models._query import parse_query
 
 PREFIX = "layer/"
 KEYS = {
@@ -100,18 +100,7 @@ class LayerConfig:
             raise BadInput(f"not a layer probe name: {ref!r} (expected {PREFIX}KIND?KEY=VALUE)")
         kind, sep, query = ref[len(PREFIX) :].partition("?")
         LayerConfig(kind)  # the kind's own error first
-        allowed = KEYS[kind.strip().lower()]
-        values: dict[str, int] = {}
-        for item in re.split(r"[&,]", query) if sep else ():
-            key, eq, value = (s.strip() for s in item.partition("="))
-            key = key.lower()
-            if key not in allowed:
-                raise BadInput(f"{ref!r}: unknown key {key!r}; use {', '.join(allowed)}")
-            if not eq or not re.fullmatch(r"[0-9]+", value):
-                raise BadInput(f"{ref!r}: {key} must be a positive integer, got {value!r}")
-            if key in values:
-                raise BadInput(f"{ref!r}: {key} is given twice")
-            values[key] = int(value)
+        values = parse_query(ref, query, KEYS[kind.strip().lower()]) if sep else {}
         return cls(kind, **values)
 
     def build(self) -> nn.Module:

@@ -71,7 +71,6 @@ written, ``input`` and ``classes`` only when they differ from 224 and 1000:
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
 
 import torch
@@ -79,6 +78,7 @@ from torch import nn
 
 from cnnbench.errors import BadInput
 from cnnbench.models._init import init_weights
+from cnnbench.models._query import parse_query
 
 PREFIX = "pattern/"
 PATTERNS = (
@@ -189,22 +189,7 @@ class PatternConfig:
         if not isinstance(ref, str) or not ref.lower().startswith(PREFIX):
             raise BadInput(f"not a design pattern name: {ref!r} (expected {PREFIX}NAME?depth=D)")
         name, sep, query = ref[len(PREFIX) :].partition("?")
-        values: dict[str, int] = {}
-        if sep:
-            for item in re.split(r"[&,]", query):
-                key, eq, value = (s.strip() for s in item.partition("="))
-                key = key.lower()
-                if not eq or not key:
-                    raise BadInput(f"{ref!r}: expected KEY=VALUE after '?', got {item!r}")
-                if key not in QUERY_KEYS:
-                    close = difflib.get_close_matches(key, QUERY_KEYS, n=1, cutoff=0.5)
-                    hint = f"did you mean {close[0]}?" if close else f"use {', '.join(QUERY_KEYS)}"
-                    raise BadInput(f"{ref!r}: unknown key {key!r}; {hint}")
-                if key in values:
-                    raise BadInput(f"{ref!r}: {key} is given twice")
-                if not re.fullmatch(r"[0-9]+", value):
-                    raise BadInput(f"{ref!r}: {key} must be a positive integer, got {value!r}")
-                values[key] = int(value)
+        values = parse_query(ref, query, QUERY_KEYS) if sep else {}
         return cls(name, **values)
 
     def build(self) -> PatternNet:
