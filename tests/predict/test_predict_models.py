@@ -47,7 +47,7 @@ def test_per_layer_recovers_kernel_models_and_overhead() -> None:
     assert model.network.coef[0] == pytest.approx(1.0, rel=0.02)
     assert model.network.intercept == pytest.approx(OVERHEAD_MS, rel=0.1)
     for s in data:
-        assert model.predict(s.features).predicted_ms == pytest.approx(s.latency_ms, rel=0.01)
+        assert model.predict(s.features).value == pytest.approx(s.latency_ms, rel=0.01)
 
 
 def test_trees_replace_the_line_only_where_it_fails() -> None:

@@ -1,12 +1,16 @@
-"""``cnnbench predict fit|eval|show``: latency predictors fitted on this machine's profiles.
+"""``cnnbench predict fit|eval|show``: latency or energy predictors fitted on this machine's runs.
 
-* ``fit --target latency -e ENGINE [--collect [--small] [--counted N]] [--from-study NAME]``:
-  fit the three predictors on the store's profiles (``--collect`` first measures what is
-  missing, with resume), save them with their training set's fingerprint;
+* ``fit -e ENGINE [--target latency|energy] [--collect [--small] [--counted N]]
+  [--from-study NAME]``: fit the three predictors on the store's profiles (``--collect``
+  first measures what is missing, with resume), save them with their training set's
+  fingerprint;
 * ``eval -e ENGINE [--by network|family|both]``: leave-one-network-out and
   leave-one-family-out cross-validation, per-layer against MACs-only and SyNERGY's form;
 * ``show MODEL -e ENGINE [--force]``: one prediction (a registered model or an ONNX file), its
   per-kind contributions, uncertainty and provenance.
+
+``--target energy`` fits energy per inference (mJ) on the runs a meter measured (RAPL, NVML;
+:mod:`cnnbench.predict.energy`); with none, one line says why and the command exits 2.
 """
 
 from __future__ import annotations
@@ -21,19 +25,24 @@ COUNTED = IntRange(0, 5)
 
 
 def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    s = sub.add_parser("predict", help="fit, evaluate and use latency predictors")
+    s = sub.add_parser("predict", help="fit, evaluate and use latency and energy predictors")
     ps = s.add_subparsers(dest="predict_command", required=True, parser_class=type(s))
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-e", "--engine", required=True, type=text_arg)
     common.add_argument(
         "--threads", type=int_in(THREADS), help="the thread setting of the runs (default: engine's)"
     )
-    common.add_argument("--target", choices=("latency",), default="latency")
+    common.add_argument(
+        "--target",
+        choices=("latency", "energy"),
+        default="latency",
+        help="latency (ms), or energy per inference (mJ) where a meter measured it",
+    )
     common.add_argument(
         "--statistic",
         choices=("median", "p10", "min"),
         default="median",
-        help="the end-to-end figure to predict (p10/min: least inflated by other load)",
+        help="latency: the end-to-end figure to predict (p10/min: least inflated by other load)",
     )
     data = argparse.ArgumentParser(add_help=False)
     data.add_argument("--from-study", type=text_arg, metavar="NAME", help="only a study's runs")
@@ -64,8 +73,14 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 def _samples(args: argparse.Namespace) -> tuple[list[Any], list[Any], str]:
     from cnnbench.cli._common import check_store, environment, open_store
     from cnnbench.errors import BadInput
-    from cnnbench.predict.dataset import load_samples
+    from cnnbench.predict.dataset import load_samples, quantity
 
+    target = quantity(args.target)
+    if target.energy and args.statistic != "median":
+        raise BadInput(
+            f"--statistic {args.statistic} is for latency: energy per inference is the meter's "
+            "total over its window, divided by the calls"
+        )
     if not check_store(args, missing_ok=True):
         raise BadInput("the store holds no runs; use --collect (or cnnbench profile) first")
     machine = str(environment().machine["id"])
@@ -79,10 +94,20 @@ def _samples(args: argparse.Namespace) -> tuple[list[Any], list[Any], str]:
             study=args.from_study,
             study_specs=_study_specs,
             statistic=args.statistic,
+            target=target,
         )
     finally:
         store.close()
+    if target.energy and not any(not s.probe for s in samples):
+        from cnnbench.predict.energy import why_none
+
+        raise BadInput(why_none(records, args.engine))
     return samples, records, machine
+
+
+def _what(args: argparse.Namespace) -> str:
+    """What the training set's networks are called in a refusal."""
+    return "profiled network(s)" if args.target == "latency" else "network(s) with metered energy"
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -95,9 +120,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
         if args.from_study:
             raise BadInput("--collect measures the training set; it does not go with --from-study")
+        if args.target == "energy":
+            from cnnbench.predict.energy import meter_here
+
+            if (meter := meter_here()).startswith("none"):
+                raise BadInput(f"--collect --target energy needs an energy meter; here: {meter}")
         specs = collection_specs(
             args.engine, "small" if args.small else "full", counted=args.counted,
-            threads=args.threads,
+            threads=args.threads, target=args.target,
         )  # fmt: skip
         result, _ = execute_with_progress(args, specs, resume=True)
         failed = [r for r in result.records if r.status != "ok"]
@@ -106,7 +136,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     samples, records, machine = _samples(args)
     if (n := sum(not s.probe for s in samples)) < 3:
         raise BadInput(
-            f"{n} profiled network(s) for {args.engine} on this machine; "
+            f"{n} {_what(args)} for {args.engine} on this machine; "
             "3 or more are needed (use --collect)"
         )
     path, summary = fit_all(
@@ -137,7 +167,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         check_plot_path(Path(args.plot))
     samples, _, _ = _samples(args)
     if (n := sum(not s.probe for s in samples)) < 4:
-        raise BadInput(f"{n} profiled network(s); cross-validation needs 4 or more")
+        raise BadInput(f"{n} {_what(args)}; cross-validation needs 4 or more")
     kinds = ("network", "family") if args.by == "both" else (args.by,)
     evals = [cross_validate(samples, by) for by in kinds]  # type: ignore[arg-type]
     if args.json:
@@ -159,7 +189,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from cnnbench.predict.fit import predict_one
 
     machine = str(environment().machine["id"])
-    result = predict_one(args.model, args.engine, machine, force=args.force)
+    result = predict_one(args.model, args.engine, machine, force=args.force, target=args.target)
     if args.json:
         emit_json(result, args.json)
     else:

@@ -7,7 +7,10 @@ the counters' differential to stand above a worker's start-up noise, for SyNERGY
 probes (``layer/...``, :func:`probe_models`) sample the kernel space apart from every evaluated
 network, as nn-Meter samples its kernels: they train the per-kind models only. Specs
 go through :func:`cnnbench.execute.plan.plan` and are run with resume, so a second
-``--collect`` measures only what is missing. ``small`` is a seconds-long set for tests.
+``--collect`` measures only what is missing. ``small`` is a seconds-long set for tests. For the
+energy target (where a meter exists) the training networks run in mode replay with the energy
+probe instead: every distinct layer timed alone with the meter around it, and the whole network
+metered, which is what :mod:`cnnbench.predict.energy` reads.
 """
 
 from __future__ import annotations
@@ -134,17 +137,25 @@ def counted_models(n: int) -> tuple[str, ...]:
 
 
 def collection_specs(
-    engine: str, size: Size = "full", *, counted: int = 3, threads: int | None = None
+    engine: str,
+    size: Size = "full",
+    *,
+    counted: int = 3,
+    threads: int | None = None,
+    target: str = "latency",
 ) -> list[RunSpec]:
-    """Profile runs of the training networks, then cachegrind runs of ``counted`` of them."""
+    """Profile runs of the training networks (for energy: metered replays), then cachegrind
+    runs of ``counted`` of them."""
     budget = Budget(seconds=1.0 if size == "full" else 0.3, profile_calls=5)
+    energy = target == "energy"
     specs = plan(
         RunRequest(
             models=training_models(size),
             engines=(engine,),
-            modes=("profile",),
+            modes=("replay",) if energy else ("profile",),
             threads=threads,
             budget=budget,
+            probes=("energy",) if energy else (),
         )
     )
     if counted:

@@ -11,6 +11,12 @@ A :class:`Sample` joins, for one network on one engine configuration (this machi
 * the newest ok run whose counters were measured (perf, or cachegrind labelled simulated):
   per-inference ``instructions`` and memory accesses, SyNERGY's two inputs.
 
+A sample's :attr:`Sample.target` (a :class:`Quantity`: name and unit) says which of its
+measured figures a predictor fits: ``latency`` (ms, the fields above) or ``energy`` (mJ per
+inference from a meter: ``energy_mj``, ``kernel_mj``; built in :mod:`cnnbench.predict.energy`).
+:attr:`Sample.value`, :attr:`Sample.kernel_values` and :attr:`Sample.unattributed` read the
+target's figures, in its unit.
+
 Which records count: all of this machine's for the engine, or only a study's
 (:data:`StudySpecs`: a function from a study's name to its planned specs, matched by run key,
 which is how a study finds its own results).
@@ -70,8 +76,41 @@ class Counts:
 
 
 @dataclass(frozen=True)
+class Quantity:
+    """What a fit predicts: its name and unit (``key``, the suffix of its JSON fields:
+    ``predicted_ms``, ``predicted_mj``), and for energy which figure (``basis``: ``dynamic``
+    or ``total``) and why."""
+
+    name: str
+    unit: str
+    basis: str = ""
+    note: str = ""
+
+    @property
+    def energy(self) -> bool:
+        return self.name == "energy"
+
+    @property
+    def key(self) -> str:
+        return self.unit.lower()
+
+
+LATENCY = Quantity("latency", "ms")
+ENERGY = Quantity("energy", "mJ")  # per inference
+TARGETS = {q.name: q for q in (LATENCY, ENERGY)}
+
+
+def quantity(name: str) -> Quantity:
+    try:
+        return TARGETS[name]
+    except KeyError:
+        raise BadInput(f"unknown target {name!r}; choose one of {', '.join(TARGETS)}") from None
+
+
+@dataclass(frozen=True)
 class Sample:
-    """One network's features and targets on one engine configuration."""
+    """One network's features and measured figures on one engine configuration; ``target``
+    says which figure the predictors fit (see :attr:`value`)."""
 
     model: str
     family: str
@@ -83,10 +122,33 @@ class Sample:
     run_ids: tuple[str, ...] = field(default=())
     llc_bytes: int = 0  # the measuring machine's last-level cache (0: not known)
     lanes: int = 0  # its fp32 SIMD lanes (0: not known)
+    energy_mj: float | None = None  # per inference, from a meter (rapl, nvml)
+    kernel_mj: tuple[float, ...] = ()  # per kernel, from isolated replays with a meter
+    unattributed_mj: float = 0.0
+    target: Quantity = LATENCY
+
+    @property
+    def value(self) -> float:
+        """The measured target, in ``target.unit``."""
+        if self.target.energy:
+            if self.energy_mj is None:
+                raise ValueError(f"{self.model}: an energy sample without measured energy")
+            return self.energy_mj
+        return self.latency_ms
+
+    @property
+    def kernel_values(self) -> tuple[float, ...]:
+        """The target per kernel of ``features`` (empty: not measured per kernel)."""
+        return self.kernel_mj if self.target.energy else self.kernel_ms
+
+    @property
+    def unattributed(self) -> float:
+        return self.unattributed_mj if self.target.energy else self.unattributed_ms
 
     @property
     def profiled(self) -> bool:
-        return bool(self.kernel_ms)
+        """Whether the target was measured per kernel (profile; for energy, replays)."""
+        return bool(self.kernel_values)
 
     @property
     def probe(self) -> bool:
@@ -114,10 +176,18 @@ def family_of(model: str) -> str:
         return "user"
 
 
+def layer_ms(layer: LayerRecord) -> float:
+    return layer.time_ms or 0.0
+
+
 def attribute(
-    layers: Sequence[LayerRecord], cost: NetworkCost, features: NetworkFeatures
+    layers: Sequence[LayerRecord],
+    cost: NetworkCost,
+    features: NetworkFeatures,
+    value: Callable[[LayerRecord], float] = layer_ms,
 ) -> tuple[tuple[float, ...], float]:
-    """Measured ms per kernel, and the time of layers no kernel holds."""
+    """A measured figure of the layers (``value``: ms by default) per kernel, and the sum over
+    the layers no kernel holds."""
     owner = node_to_kernel(features.kernels)
     index = cost_index(cost)
     per_kernel = [0.0] * len(features.kernels)
@@ -128,11 +198,11 @@ def attribute(
         nodes = [n.name for s in sources for n in index.get(s, ())]
         nodes = [n for n in nodes if n in owner]
         if not nodes:
-            loose += layer.time_ms or 0.0
+            loose += value(layer)
             continue
         kinds = {n.name: n.layer_type for s in sources for n in index.get(s, ())}
         anchors = [n for n in nodes if kinds.get(n) not in TAILS]
-        per_kernel[owner[(anchors or nodes)[0]]] += layer.time_ms or 0.0
+        per_kernel[owner[(anchors or nodes)[0]]] += value(layer)
     return tuple(per_kernel), loose
 
 
@@ -299,9 +369,11 @@ def load_samples(
     study_specs: StudySpecs | None = None,
     cost_of: CostOf = default_cost,
     statistic: str = "median",
+    target: Quantity = LATENCY,
 ) -> tuple[list[Sample], list[ResultRecord]]:
     """The samples of this machine's records for ``engine`` (a study's only, when named), and
-    the records they came from."""
+    the records they came from; for ``ENERGY``, see :func:`cnnbench.predict.energy.samples_from`
+    (none when no network has metered energy: :func:`cnnbench.predict.energy.why_none`)."""
     keys = study_keys(study, study_specs, machine_id) if study is not None else None
     records = select(
         store.query(engine=engine, status="ok", samples=statistic == "p10"),
@@ -310,6 +382,10 @@ def load_samples(
         machine_id=machine_id,
         keys=keys,
     )
+    if target.energy:
+        from cnnbench.predict import energy
+
+        return energy.samples_from(records, cost_of), records
     return samples_from(records, cost_of, statistic), records
 
 

@@ -4,7 +4,8 @@
 fold: no kernel of a held-out network, nor of any network of a held-out family, is in that
 fold's training set (the samples are whole networks, so no layer leaks). Metrics per predictor
 (SyNERGY's and nn-Meter's): mean absolute percentage error and its SD, median, RMSPE, the share
-of held-out networks within +-5 % and +-10 %, and n.
+of held-out networks within +-5 % and +-10 %, and n. The figures are the samples' target (latency
+in ms, or energy in mJ), named by its unit in JSON (``measured_ms``, ``measured_mj``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cnnbench.predict.dataset import Sample
+from cnnbench.predict.dataset import LATENCY, Quantity, Sample
 from cnnbench.predict.predictors import PREDICTORS, Synergy, Unavailable, make
 
 SplitBy = Literal["network", "family"]
@@ -43,16 +44,16 @@ def splits(samples: Sequence[Sample], by: SplitBy) -> list[Fold]:
 
 @dataclass(frozen=True)
 class Outcome:
-    """One held-out network's prediction."""
+    """One held-out network's prediction, in its evaluation's target unit."""
 
     model: str
     family: str
-    measured_ms: float
-    predicted_ms: float
+    measured: float
+    predicted: float
 
     @property
     def rel_error(self) -> float:
-        return (self.predicted_ms - self.measured_ms) / self.measured_ms
+        return (self.predicted - self.measured) / self.measured
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class Evaluation:
     outcomes: dict[str, tuple[Outcome, ...]]  # predictor -> held-out predictions
     skipped: dict[str, int]  # predictor -> held-out networks it could not predict
     reasons: dict[str, str]
+    target: Quantity = LATENCY
 
     def metrics(self, predictor: str) -> Metrics | None:
         return Metrics.of(self.outcomes.get(predictor, ()))
@@ -103,7 +105,8 @@ class Evaluation:
         return sorted(means, key=lambda fv: -fv[1])[:n]
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"by": self.by, "predictors": {}}
+        out: dict[str, Any] = {"by": self.by, "unit": self.target.unit, "predictors": {}}
+        measured, predicted = f"measured_{self.target.key}", f"predicted_{self.target.key}"
         for name, outcomes in self.outcomes.items():
             m = Metrics.of(outcomes)
             out["predictors"][name] = {
@@ -111,8 +114,8 @@ class Evaluation:
                 "skipped": self.skipped.get(name, 0),
                 "reason": self.reasons.get(name),
                 "networks": [
-                    {"model": o.model, "family": o.family, "measured_ms": o.measured_ms,
-                     "predicted_ms": o.predicted_ms, "rel_error": o.rel_error}
+                    {"model": o.model, "family": o.family, measured: o.measured,
+                     predicted: o.predicted, "rel_error": o.rel_error}
                     for o in outcomes
                 ],
             }  # fmt: skip
@@ -122,7 +125,12 @@ class Evaluation:
 def cross_validate(
     samples: Sequence[Sample], by: SplitBy, predictors: Sequence[str] = PREDICTORS
 ) -> Evaluation:
-    """Fit each predictor on every fold's training networks, predict its held-out ones."""
+    """Fit each predictor on every fold's training networks, predict its held-out ones
+    (every sample has the same target)."""
+    targets = {s.target for s in samples}
+    if len(targets) > 1:
+        raise ValueError(f"samples of several targets: {sorted(t.name for t in targets)}")
+    target = next(iter(targets), LATENCY)
     names = [*predictors, *([STAGE1] if "synergy" in predictors else [])]
     outcomes: dict[str, list[Outcome]] = {p: [] for p in names}
     skipped = dict.fromkeys(names, 0)
@@ -141,9 +149,9 @@ def cross_validate(
                     reasons[STAGE1] = str(exc)
                 continue
             for s in test:
-                p = model.predict(s.features).predicted_ms
-                outcomes[name].append(Outcome(s.model, s.family, s.latency_ms, p))
+                p = model.predict(s.features).value
+                outcomes[name].append(Outcome(s.model, s.family, s.value, p))
                 if isinstance(model, Synergy) and s.counts is not None:
                     q = model.from_counts(s.counts.instructions, s.counts.memory)
-                    outcomes[STAGE1].append(Outcome(s.model, s.family, s.latency_ms, q))
-    return Evaluation(by, {k: tuple(v) for k, v in outcomes.items()}, skipped, reasons)
+                    outcomes[STAGE1].append(Outcome(s.model, s.family, s.value, q))
+    return Evaluation(by, {k: tuple(v) for k, v in outcomes.items()}, skipped, reasons, target)

@@ -5,6 +5,10 @@ lacks data is saved as unavailable, with the reason), runs leave-one-network-out
 cross-validation on the same samples for the uncertainty a prediction quotes, and saves both
 with the :class:`~cnnbench.predict.saved.Fingerprint`. :func:`predict_one` costs a model (a
 registered name or an ONNX file, in a worker), checks the fingerprint and predicts.
+
+The target is the samples' (:class:`~cnnbench.predict.dataset.Quantity`): latency in ms or
+energy in mJ per inference; every figure's JSON key ends in its unit (``predicted_ms``,
+``predicted_mj``), and the summary says ``target``, ``unit`` and, for energy, ``basis``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnbench.errors import BadInput
-from cnnbench.predict.dataset import Sample, software_of
+from cnnbench.predict.dataset import LATENCY, Sample, quantity, software_of
 from cnnbench.predict.evaluate import cross_validate
 from cnnbench.predict.features import NetworkFeatures
 from cnnbench.predict.predictors import PREDICTORS, PerLayer, Synergy, Unavailable, make
@@ -22,6 +26,7 @@ from cnnbench.predict.saved import (
     Fingerprint,
     Saved,
     check_fingerprint,
+    check_target,
     data_digest,
     load,
     model_path,
@@ -55,10 +60,17 @@ def fit_all(
     root: Path | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Fit, cross-validate by network, save; the saved file and its summary."""
+    target = samples[0].target if samples else LATENCY
     fitted, unavailable = fit_predictors(samples)
+    if target.energy and "per-layer" in unavailable:
+        with_layers = sum(s.profiled and not s.probe for s in samples)
+        unavailable["per-layer"] += (
+            f" (for energy: metered layer replays, cnnbench profile --replay --energy; "
+            f"{with_layers} network(s) have them); MACs-only and SyNERGY do not need them"
+        )
     run_ids = [rid for s in samples for rid in s.run_ids]
     fp = Fingerprint(
-        target="latency",
+        target=target.name,
         machine_id=machine_id,
         engine=engine,
         threads=threads,
@@ -66,31 +78,41 @@ def fit_all(
         networks=tuple(s.model for s in samples),
         data_digest=data_digest(run_ids),
         study=study,
-        statistic=statistic,
+        statistic=target.basis if target.energy else statistic,
         created=now_iso(),
     )
     cv = cross_validate(samples, "network")
     summary: dict[str, Any] = {
+        "target": target.name,
+        "unit": target.unit,
+        **({"basis": target.basis, "basis_note": target.note} if target.energy else {}),
         "networks": sum(not s.probe for s in samples),
         "probes": sum(s.probe for s in samples),
         "with_counters": sum(s.counts is not None for s in samples),
+        # networks whose target was measured per kernel (profiles; energy: metered replays)
+        "per_kernel": sum(s.profiled and not s.probe for s in samples),
         "unavailable": unavailable,
         "held_out_network": {
             name: (m.to_json() if (m := cv.metrics(name)) else None) for name in cv.outcomes
         },
-        # every held-out network's measured and predicted ms, per predictor (for the report)
+        # every held-out network's measured and predicted figure, per predictor (the report)
         "held_out_outcomes": {
             name: row["networks"] for name, row in cv.to_json()["predictors"].items()
         },
     }
     synergy = fitted.get("synergy")
     if isinstance(synergy, Synergy):
-        summary["synergy"] = synergy.describe([s for s in samples if s.counts is not None])
+        counted = [s for s in samples if s.counts is not None]
+        summary["synergy"] = synergy.describe(counted, target.key)
     per_layer = fitted.get(BEST)
     if isinstance(per_layer, PerLayer):
         summary["kinds"] = per_layer.methods()
         summary["excluded"] = list(per_layer.excluded)
-    path = save(Saved(fp, summary, fitted), model_path("latency", engine, machine_id, root))
+        if target.energy:  # they train the network terms, not the kernel models: say so
+            summary["without_per_kernel"] = [
+                s.model for s in samples if not s.profiled and not s.probe
+            ]
+    path = save(Saved(fp, summary, fitted), model_path(target.name, engine, machine_id, root))
     return path, {"fingerprint": fp.to_json(), **summary}
 
 
@@ -129,17 +151,29 @@ def predict_one(
     force: bool = False,
     root: Path | None = None,
     features: NetworkFeatures | None = None,
+    target: str = "latency",
 ) -> dict[str, Any]:
-    """One prediction per saved predictor, the per-layer one first, with its provenance."""
+    """One prediction per saved predictor, the per-layer one first, with its provenance; a
+    fit of another target is refused (forced or not)."""
     from cnnbench.predict.saved import read_fingerprint
 
-    path = model_path("latency", engine, machine_id, root)
+    unit = quantity(target)
+    path = model_path(target, engine, machine_id, root)
     if not path.exists():  # another machine's (or engine's) fit: refused below unless forced
-        found = sorted(path.parent.glob(f"latency-{engine}-*.json"))
+        found = sorted(path.parent.glob(f"{target}-{engine}-*.json"))
         if not found:
-            found = sorted(path.parent.glob("latency-*.json"))
+            found = sorted(path.parent.glob(f"{target}-*.json"))
         path = found[0] if found else path
+    if not path.exists():
+        others = [t for t in ("latency", "energy") if t != target]
+        fits = [f for t in others for f in sorted(path.parent.glob(f"{t}-{engine}-*.json"))]
+        if fits:
+            raise BadInput(
+                f"no {target} fit for {engine} (a {fits[0].name.split('-')[0]} fit, {fits[0]}, "
+                f"predicts no {target}): cnnbench predict fit --target {target} -e {engine}"
+            )
     fp, _ = read_fingerprint(path)
+    check_target(fp, target, path)
     why = check_fingerprint(fp, machine_id, engine, force)
     saved = load(path)
     if features is None:
@@ -147,6 +181,9 @@ def predict_one(
     out: dict[str, Any] = {
         "model": model,
         "engine": engine,
+        "target": target,
+        "unit": unit.unit,
+        **({"basis": saved.summary.get("basis")} if unit.energy else {}),
         "macs": features.macs,
         "kernels": len(features.kernels),
         "fitted_model": str(path),
@@ -158,14 +195,15 @@ def predict_one(
         p = predictor.predict(features)
         held = (saved.summary.get("held_out_network") or {}).get(name) or {}
         out["predictions"][name] = {
-            "predicted_ms": p.predicted_ms,
-            "contributions_ms": dict(p.contributions),
+            f"predicted_{unit.key}": p.value,
+            f"contributions_{unit.key}": dict(p.contributions),
             "notes": list(p.notes),
             "uncertainty_pct": held.get("rmspe"),
             "held_out_mape": held.get("mape"),
             "held_out_within_10": held.get("within_10"),
         }
     best = out["predictions"].get(BEST)
-    out["predicted_ms"] = best["predicted_ms"] if best else None
+    key = f"predicted_{unit.key}"
+    out[key] = best[key] if best else None
     out["unavailable"] = saved.summary.get("unavailable", {})
     return out

@@ -1,7 +1,8 @@
 """The three predictors: MACs-only, SyNERGY's two-stage linear form, per-layer additive.
 
 Each has ``fit(samples)`` and ``predict(features) -> Prediction``; each target is a network's
-end-to-end latency in ms (energy in J has the same form where a meter exists; here none does).
+measured :attr:`~cnnbench.predict.dataset.Sample.value`: its end-to-end latency in ms, or its
+energy per inference in mJ where a meter measured it (the same forms; times below).
 
 * :class:`MacsOnly`: ``t = a + b * MACs``, the naive model the seeds argue against.
 * :class:`Synergy`: stage 1 ``t = a * SIMD + b * memory + c`` on networks whose counters were
@@ -61,11 +62,11 @@ def consistent(s: Sample) -> bool:
     (its end-to-end time is mostly the session's own)."""
     if s.probe:
         return True
-    layers = sum(s.kernel_ms) + s.unattributed_ms
-    slack = PROFILER_SLACK_MS * len(s.kernel_ms)
+    layers = sum(s.kernel_values) + s.unattributed
+    slack = PROFILER_SLACK_MS * len(s.kernel_values)
     low, high = CONSISTENT
-    mapped = sum(s.kernel_ms) >= ATTRIBUTED * layers - slack
-    return mapped and low * s.latency_ms - slack <= layers <= high * s.latency_ms + slack
+    mapped = sum(s.kernel_values) >= ATTRIBUTED * layers - slack
+    return mapped and low * s.value - slack <= layers <= high * s.value + slack
 
 
 class Unavailable(Exception):
@@ -74,8 +75,8 @@ class Unavailable(Exception):
 
 @dataclass(frozen=True)
 class Prediction:
-    predicted_ms: float
-    contributions: tuple[tuple[str, float], ...] = ()  # (term, ms), largest first
+    value: float  # in the target's unit (ms, mJ)
+    contributions: tuple[tuple[str, float], ...] = ()  # (term, value), largest first
     notes: tuple[str, ...] = ()
 
 
@@ -90,7 +91,7 @@ class MacsOnly:
         if len(samples) < 2:
             raise Unavailable("MACs-only needs 2 training networks")
         x = np.array([[s.features.macs] for s in samples], dtype=float)
-        self.line = fit_linear(x, np.array([s.latency_ms for s in samples]))
+        self.line = fit_linear(x, np.array([s.value for s in samples]))
         return self
 
     def predict(self, f: NetworkFeatures) -> Prediction:
@@ -122,7 +123,7 @@ class Synergy:
             raise Unavailable(self.reason)
         counts = [s.counts for s in counted if s.counts is not None]
         x = np.array([[c.instructions, c.memory] for c in counts])
-        t = np.array([s.latency_ms for s in counted])
+        t = np.array([s.value for s in counted])
         macs = np.array([[s.features.macs] for s in counted], dtype=float)
         self.stage1 = fit_linear(x, t, positive=True)
         self.simd = fit_linear(macs, x[:, 0], positive=True)
@@ -139,9 +140,10 @@ class Synergy:
         assert self.stage1 is not None
         return float(self.stage1.predict(np.array([[instructions, memory]]))[0])
 
-    def describe(self, counted: Sequence[Sample]) -> dict[str, Any]:
+    def describe(self, counted: Sequence[Sample], unit: str = "ms") -> dict[str, Any]:
         """Both stages' coefficients and their in-sample relative errors on the counted
-        networks (too few here to hold any out: the paper's test error needs more)."""
+        networks (too few here to hold any out: the paper's test error needs more); the
+        figures' keys end in ``unit`` (``measured_ms``, ``measured_mj``)."""
         assert self.stage1 and self.simd and self.memory
         rows = []
         for s in counted:
@@ -151,9 +153,9 @@ class Synergy:
             rows.append(
                 {
                     "model": s.model,
-                    "measured_ms": s.latency_ms,
-                    "stage1_ms": self.from_counts(s.counts.instructions, s.counts.memory),
-                    "both_stages_ms": self.from_counts(simd, mem),
+                    f"measured_{unit}": s.value,
+                    f"stage1_{unit}": self.from_counts(s.counts.instructions, s.counts.memory),
+                    f"both_stages_{unit}": self.from_counts(simd, mem),
                     "instructions": s.counts.instructions,
                     "instructions_from_macs": simd,
                     "memory": s.counts.memory,
@@ -226,7 +228,7 @@ def _rows(samples: Sequence[Sample], llc_bytes: int, lanes: int) -> dict[str, Ro
     index."""
     out: dict[str, Rows] = {}
     for i, s in enumerate(samples):
-        for k, t in zip(in_context(s.features, llc_bytes, lanes), s.kernel_ms, strict=True):
+        for k, t in zip(in_context(s.features, llc_bytes, lanes), s.kernel_values, strict=True):
             ks, ts, nets = out.setdefault(k.kind, ([], [], []))
             ks.append(k)
             ts.append(t)
@@ -324,7 +326,7 @@ class PerLayer:
         # end-to-end time is still good), on the kernels' predicted sum, not the measured one
         nets = networks(samples)
         x = np.array([_network_x(self._kernels(s.features)[0], s.features) for s in nets])
-        self.network = fit_linear(x, np.array([s.latency_ms for s in nets]))
+        self.network = fit_linear(x, np.array([s.value for s in nets]))
         return self
 
     def _kernels(self, f: NetworkFeatures) -> tuple[float, dict[str, float], list[str]]:

@@ -1,10 +1,11 @@
 """Fitted predictors on disk, with the fingerprint of the data they were fitted on.
 
 A fit writes two files under ``$CNNBENCH_CACHE/models`` (``~/.cache/cnnbench/models``):
-``latency-ENGINE-MACHINE.json`` (the :class:`Fingerprint`, the fit's own held-out error, the
-per-kind methods, readable without scikit-learn) and ``.joblib`` beside it (the fitted
-predictors). :func:`check_fingerprint` refuses a prediction for another machine or engine than
-the fit's unless forced, and a forced prediction says so in its ``forced`` field.
+``TARGET-ENGINE-MACHINE.json`` (``latency-...`` or ``energy-...``: the :class:`Fingerprint`,
+the fit's own held-out error, the per-kind methods, readable without scikit-learn) and
+``.joblib`` beside it (the fitted predictors). :func:`check_fingerprint` refuses a prediction
+for another machine or engine than the fit's unless forced, and a forced prediction says so in
+its ``forced`` field; :func:`check_target` refuses a fit of another target, forced or not.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def models_dir() -> Path:
 class Fingerprint:
     """What a fitted model was trained on: machine, engine, configuration, versions, data."""
 
-    target: str  # "latency" (or "energy" where a meter exists)
+    target: str  # "latency", or "energy" (from a meter; its summary's ``basis`` says which)
     machine_id: str
     engine: str
     threads: int | None
@@ -40,7 +41,7 @@ class Fingerprint:
     networks: tuple[str, ...]
     data_digest: str  # of the training runs' ids
     study: str | None = None
-    statistic: str = "median"  # the end-to-end figure the fit predicts
+    statistic: str = "median"  # the end-to-end figure the fit predicts (energy: its basis)
     created: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -93,6 +94,16 @@ def check_fingerprint(fp: Fingerprint, machine_id: str, engine: str, force: bool
     if why and not force:
         raise BadInput(f"the fitted model does not apply: {why} (--force predicts anyway)")
     return why
+
+
+def check_target(fp: Fingerprint, target: str, path: Path) -> None:
+    """BadInput when the fit at ``path`` predicts another target than ``target`` (a latency
+    fit has no energy in it, whatever ``--force`` says)."""
+    if fp.target != target:
+        raise BadInput(
+            f"fitted model {path} predicts {fp.target}, not {target}: "
+            f"cnnbench predict fit --target {target} -e {fp.engine} fits one"
+        )
 
 
 @dataclass

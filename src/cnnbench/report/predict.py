@@ -1,4 +1,5 @@
-"""Tables and lines for ``cnnbench predict``: the cross-validation table, a fit, a prediction."""
+"""Tables and lines for ``cnnbench predict``: the cross-validation table, a fit, a prediction,
+each in its target's unit (latency in ms, energy in mJ)."""
 
 from __future__ import annotations
 
@@ -46,8 +47,17 @@ def eval_rows(evals: Sequence[Evaluation]) -> list[dict[str, Any]]:
     return rows
 
 
+def _target(evals: Sequence[Evaluation]) -> tuple[str, str]:
+    """The evaluations' target name (with its energy basis) and unit."""
+    if not evals:
+        return "latency", "ms"
+    t = evals[0].target
+    return (f"{t.name} ({t.basis})" if t.basis else t.name), t.unit
+
+
 def eval_tables(engine: str, evals: Sequence[Evaluation], *, networks: bool = False) -> list[Table]:
-    t = Table(title=f"latency predictors on {engine}: held-out cross-validation")
+    name, unit = _target(evals)
+    t = Table(title=f"{name} predictors on {engine}: held-out cross-validation")
     for col in ("held out", "predictor", "n", "MAPE %", "SD", "median %", "RMSPE %",
                 "<=5%", "<=10%", "worst families (MAPE)"):  # fmt: skip
         t.add_column(col, justify="left" if col in ("held out", "predictor") else "right")
@@ -71,33 +81,52 @@ def eval_tables(engine: str, evals: Sequence[Evaluation], *, networks: bool = Fa
             for col in (
                 "network",
                 "family",
-                "measured ms",
+                f"measured {unit}",
                 *[p for p in ORDER if p in ev.outcomes],
             ):
                 n.add_column(col, justify="left" if col in ("network", "family") else "right")
             by_net: dict[str, dict[str, Any]] = {}
             for name, outcomes in ev.outcomes.items():
                 for o in outcomes:
-                    row = by_net.setdefault(o.model, {"family": o.family, "ms": o.measured_ms})
-                    row[name] = f"{o.predicted_ms:.3f} ({100 * o.rel_error:+.0f}%)"
+                    row = by_net.setdefault(o.model, {"family": o.family, "v": o.measured})
+                    row[name] = f"{o.predicted:.3f} ({100 * o.rel_error:+.0f}%)"
             for model, row in sorted(by_net.items()):
-                n.add_row(model, row["family"], f"{row['ms']:.3f}",
+                n.add_row(model, row["family"], f"{row['v']:.3f}",
                           *[row.get(p, "-") for p in ORDER if p in ev.outcomes])  # fmt: skip
             tables.append(n)
     return tables
 
 
 def eval_json(engine: str, evals: Sequence[Evaluation]) -> dict[str, Any]:
-    return {"engine": engine, "target": "latency", "evaluations": [e.to_json() for e in evals]}
+    target = evals[0].target if evals else None
+    out: dict[str, Any] = {"engine": engine, "target": target.name if target else "latency",
+                           "unit": target.unit if target else "ms"}  # fmt: skip
+    if target is not None and target.basis:
+        out["basis"] = target.basis
+    return {**out, "evaluations": [e.to_json() for e in evals]}
 
 
 def fit_lines(summary: dict[str, Any]) -> list[str]:
     fp = summary["fingerprint"]
+    unit = str(summary.get("unit") or "ms")
+    key = unit.lower()
     lines = [
-        f"fitted on {summary['networks']} networks ({summary['with_counters']} with counters) "
+        f"{fp['target']} ({unit}) fitted on {summary['networks']} networks "
+        f"({summary['with_counters']} with counters) "
         f"and {summary.get('probes', 0)} one-layer probes, engine {fp['engine']}, "
         f"machine {fp['machine_id']}, threads {fp['threads'] or 'default'}",
     ]
+    if summary.get("basis"):
+        lines.append(
+            f"  energy basis: {summary['basis']} energy per inference "
+            f"({summary.get('basis_note') or 'metered'}); "
+            f"{summary.get('per_kernel', 0)} network(s) with per-layer energy"
+        )
+    if summary.get("without_per_kernel"):
+        lines.append(
+            "  no per-layer energy (network terms only, no kernel model): "
+            + ", ".join(summary["without_per_kernel"])
+        )
     if summary.get("excluded"):
         lines.append(
             "  kernels not trained on (profile disagrees with its own end-to-end time): "
@@ -115,14 +144,16 @@ def fit_lines(summary: dict[str, Any]) -> list[str]:
     if syn:
         a, b = syn["stage1"]["coef"]
         lines.append(
-            f"  synergy stage 1: t = {a:.3g} x instructions + {b:.3g} x memory "
-            f"+ {syn['stage1']['intercept']:.3g} ms; counts: {syn['source']}"
+            f"  synergy stage 1: {'E' if key == 'mj' else 't'} = {a:.3g} x instructions "
+            f"+ {b:.3g} x memory + {syn['stage1']['intercept']:.3g} {unit}; "
+            f"counts: {syn['source']}"
         )
         for r in syn["networks"]:
             lines.append(
-                f"    {r['model']}: measured {r['measured_ms']:.3f} ms, stage 1 "
-                f"{r['stage1_ms']:.3f}, from MACs {r['both_stages_ms']:.3f}; instructions "
-                f"{r['instructions']:.3g} (from MACs {r['instructions_from_macs']:.3g})"
+                f"    {r['model']}: measured {r[f'measured_{key}']:.3f} {unit}, stage 1 "
+                f"{r[f'stage1_{key}']:.3f}, from MACs {r[f'both_stages_{key}']:.3f}; "
+                f"instructions {r['instructions']:.3g} "
+                f"(from MACs {r['instructions_from_macs']:.3g})"
             )
     for kind, k in (summary.get("kinds") or {}).items():
         lines.append(f"  kind {kind}: {k['method']} ({k['rows']} kernels)")
@@ -131,19 +162,23 @@ def fit_lines(summary: dict[str, Any]) -> list[str]:
 
 def show_lines(result: dict[str, Any]) -> list[str]:
     fp = result["fingerprint"]
+    unit = str(result.get("unit") or "ms")
+    key = unit.lower()
+    basis = f", {result['basis']} energy per inference" if result.get("basis") else ""
     lines = [
         f"{result['model']} on {result['engine']}: {result['macs'] / 1e6:.1f} M MACs, "
-        f"{result['kernels']} predicted kernels",
+        f"{result['kernels']} predicted kernels; {result.get('target', 'latency')} in "
+        f"{unit}{basis}",
     ]
     if result["forced"]:
         lines.append(f"FORCED: {result['forced']}")
     for name, p in result["predictions"].items():
         unc = p["uncertainty_pct"]
         spread = f" +- {unc:.0f} % (held-out RMSPE)" if unc is not None else ""
-        lines.append(f"  {name}: {p['predicted_ms']:.3f} ms{spread}")
+        lines.append(f"  {name}: {p[f'predicted_{key}']:.3f} {unit}{spread}")
         if name == "per-layer":
-            for term, ms in p["contributions_ms"].items():
-                lines.append(f"      {term:<12} {ms:9.3f} ms")
+            for term, v in p[f"contributions_{key}"].items():
+                lines.append(f"      {term:<12} {v:9.3f} {unit}")
         lines += [f"      note: {n}" for n in p["notes"]]
     for name, why in result.get("unavailable", {}).items():
         lines.append(f"  {name}: unavailable: {why}")

@@ -1,5 +1,6 @@
-"""Predicted against measured ms: the figure of ``cnnbench predict eval --plot F`` and the panel
-the report's Prediction section draws (:func:`scatter_panel`, shared by both)."""
+"""Predicted against measured latency (ms) or energy (mJ): the figure of ``cnnbench predict eval
+--plot F`` and the panel the report's Prediction section draws (:func:`scatter_panel`, shared by
+both)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ BAND = 0.10  # the shaded +-10 % band around the diagonal
 
 
 def scatter_panel(
-    ax: Axes, series: Mapping[str, Sequence[tuple[float, float]]], *, title: str
+    ax: Axes, series: Mapping[str, Sequence[tuple[float, float]]], *, title: str, unit: str = "ms"
 ) -> None:
-    """Predicted against measured ms on ``ax``, one marker per predictor (those of
-    :data:`MARKERS`, in that order): log axes, the diagonal and its +-10 % band."""
+    """Predicted against measured figures (in ``unit``) on ``ax``, one marker per predictor
+    (those of :data:`MARKERS`, in that order): log axes, the diagonal and its +-10 % band."""
     from cnnbench.report.figures import colour, log_axis
 
     values: list[float] = []
@@ -43,24 +44,25 @@ def scatter_panel(
         ax.legend(frameon=False)
     log_axis(ax, "x")
     log_axis(ax, "y")
-    ax.set_xlabel("measured ms")
-    ax.set_ylabel("predicted ms")
+    ax.set_xlabel(f"measured {unit}")
+    ax.set_ylabel(f"predicted {unit}")
     ax.set_title(title)
 
 
 def save_scatter(evals: Sequence[Evaluation], path: Path, engine: str) -> Path:
-    """One panel per held-out split: predicted against measured ms, log axes, the diagonal
-    and its +-10 % band."""
+    """One panel per held-out split: predicted against measured figures (the evaluations'
+    target unit), log axes, the diagonal and its +-10 % band."""
     from cnnbench.report.figures import style
 
     with style() as figs:
         fig, axes = figs.subplots(1, len(evals), figsize=(6 * len(evals), 5.5), squeeze=False)
         for ax, ev in zip(axes[0], evals, strict=True):
             series = {
-                name: [(o.measured_ms, o.predicted_ms) for o in outcomes]
+                name: [(o.measured, o.predicted) for o in outcomes]
                 for name, outcomes in ev.outcomes.items()
             }
-            scatter_panel(ax, series, title=f"{engine}: held out by {ev.by}")
+            title = f"{engine}: {ev.target.name} held out by {ev.by}"
+            scatter_panel(ax, series, title=title, unit=ev.target.unit)
         fig.tight_layout()
         fig.savefig(path)
     return path

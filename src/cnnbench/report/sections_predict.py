@@ -1,11 +1,13 @@
-"""Prediction: the saved latency predictors of the records' machines and engines, judged by
-their own leave-one-network-out cross-validation.
+"""Prediction: the saved latency and energy predictors of the records' machines and engines,
+judged by their own leave-one-network-out cross-validation.
 
-For each engine and machine id among the records, the fit ``cnnbench predict fit`` saved
+For each engine and machine id among the records, and each target (latency in ms, energy in
+mJ per inference), the fit ``cnnbench predict fit`` saved
 (:func:`cnnbench.predict.saved.model_path`) is read from its JSON file only: no predictor is
 loaded, nothing is refitted or measured, so the report stays fast and needs no scikit-learn.
-A fit that cannot be read, has another format or names another engine or machine becomes a
-note; with no fit at all the section is left out.
+A fit that cannot be read, has another format or names another engine, machine or target
+becomes a note; with no fit at all the section is left out. Each target has its own tables and
+figure, in its own unit.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnbench.errors import BadInput
+from cnnbench.predict.dataset import TARGETS
 from cnnbench.predict.saved import FORMAT, Fingerprint, mismatch, model_path, read_fingerprint
 from cnnbench.report.doc import Context, FigureItem, Section, Table, slug
 from cnnbench.report.figures import render, short, style
@@ -50,6 +53,16 @@ class Fit:
     def label(self) -> str:
         return f"{self.fingerprint.engine} \u00b7 machine {self.fingerprint.machine_id}"
 
+    @property
+    def target(self) -> str:
+        return self.fingerprint.target
+
+    @property
+    def unit(self) -> str:
+        """The unit of the fit's figures (a fit saved before units were named: latency's)."""
+        known = TARGETS.get(self.target)
+        return str(self.summary.get("unit") or (known.unit if known else "ms"))
+
 
 def saved_fits(records: Sequence[ResultRecord]) -> tuple[list[Fit], list[str]]:
     """The readable fits of the records' (engine, machine id) pairs, and a note per fit that
@@ -61,8 +74,8 @@ def saved_fits(records: Sequence[ResultRecord]) -> tuple[list[Fit], list[str]]:
     )
     fits: list[Fit] = []
     notes: list[str] = []
-    for engine, machine_id in pairs:
-        path = model_path("latency", engine, machine_id)
+    for (engine, machine_id), target in ((p, t) for p in pairs for t in TARGETS):
+        path = model_path(target, engine, machine_id)
         if not path.exists():
             continue
         try:
@@ -73,10 +86,13 @@ def saved_fits(records: Sequence[ResultRecord]) -> tuple[list[Fit], list[str]]:
         if doc.get("format") != FORMAT:
             notes.append(
                 f"{engine}: fitted model {path} has format {doc.get('format')}, expected "
-                f"{FORMAT}: not shown (cnnbench predict fit -e {engine} fits again)"
+                f"{FORMAT}: not shown (cnnbench predict fit --target {target} -e {engine} "
+                "fits again)"
             )
             continue
         why = mismatch(fp, machine_id, engine)
+        if fp.target != target:
+            why = "; ".join(filter(None, (why, f"it predicts {fp.target}, not {target}")))
         if why:
             notes.append(f"{engine}: fitted model {path} is not shown: {why}")
             continue
@@ -138,22 +154,38 @@ def fit_table(fit: Fit) -> tuple[Table, list[str]]:
                 *common,
             )
         )
+    energy = fit.target != "latency"
+    basis = s.get("basis") or fp.statistic
+    what = (
+        f"{fit.target.capitalize()} predictors ({basis} energy per inference, {fit.unit})"
+        if energy
+        else "Latency predictors"
+    )
+    how = (
+        f"basis {basis}: {s.get('basis_note') or 'metered'}"
+        if energy
+        else (f"statistic {fp.statistic}")
+    )
     table = Table(
-        f"prediction-{slug(fp.engine)}-{slug(fp.machine_id)}",
-        f"Latency predictors on {fit.label}: leave-one-network-out",
+        f"prediction-{'energy-' if energy else ''}{slug(fp.engine)}-{slug(fp.machine_id)}",
+        f"{what} on {fit.label}: leave-one-network-out",
         COLUMNS,
         tuple(rows),
-        note=f"from {fit.path} (statistic {fp.statistic}"
-        + (f", study {fp.study}" if fp.study else "")
-        + ")",
+        note=f"from {fit.path} ({how}" + (f", study {fp.study}" if fp.study else "") + ")",
     )
+    if energy and s.get("without_per_kernel"):
+        notes.append(
+            f"{fp.engine}: energy: no per-layer energy (network terms only, no kernel model) "
+            f"for {', '.join(s['without_per_kernel'])}"
+        )
     return table, notes
 
 
 def _series(fit: Fit) -> dict[str, list[tuple[float, float]]]:
     outcomes = fit.summary.get("held_out_outcomes") or {}
+    key = fit.unit.lower()
     return {
-        name: [(float(o["measured_ms"]), float(o["predicted_ms"])) for o in rows]
+        name: [(float(o[f"measured_{key}"]), float(o[f"predicted_{key}"])) for o in rows]
         for name, rows in outcomes.items()
         if name in MARKERS
     }
@@ -162,7 +194,9 @@ def _series(fit: Fit) -> dict[str, list[tuple[float, float]]]:
 def _figure(
     plotted: Sequence[tuple[Fit, dict[str, list[tuple[float, float]]]]], png: bool
 ) -> FigureItem:
-    """One panel per fit: its held-out networks' predicted against measured ms."""
+    """One panel per fit of one target: its held-out networks' predicted against measured
+    figures, in the target's unit."""
+    target, unit = plotted[0][0].target, plotted[0][0].unit
     provenance = dict.fromkeys(
         f"machine {f.fingerprint.machine_id}, fitted {_date(f.fingerprint.created)}"
         for f, _ in plotted
@@ -179,12 +213,12 @@ def _figure(
         machines = {f.fingerprint.machine_id for f, _ in plotted}
         for ax, (fit, series) in zip(axes[0], plotted, strict=True):
             title = fit.fingerprint.engine if len(machines) == 1 else short(fit.label, 44)
-            scatter_panel(ax, series, title=title)
+            scatter_panel(ax, series, title=title, unit=unit)
         fig.tight_layout()
         return render(
             fig,
-            id="prediction",
-            title="Predicted against measured latency",
+            id="prediction" if target == "latency" else f"prediction-{slug(target)}",
+            title=f"Predicted against measured {target} ({unit})",
             source="estimated",
             # lines as wide as the panels (the caption is stamped into the figure)
             caption=textwrap.fill(caption, 72 * len(plotted)),
@@ -219,12 +253,16 @@ def prediction_section(records: Sequence[ResultRecord], ctx: Context) -> Section
                 "cnnbench predict fit again draws them)"
             )
             notes.append(f"{fit.fingerprint.engine}: no figure: {why}")
-    figures = (_figure(plotted, ctx.png),) if plotted else ()
+    by_target: dict[str, list[tuple[Fit, dict[str, list[tuple[float, float]]]]]] = {}
+    for fit, series in plotted:
+        by_target.setdefault(fit.target, []).append((fit, series))
+    figures = tuple(_figure(group, ctx.png) for group in by_target.values())
     return Section(
         "prediction",
         "Prediction",
-        "The latency predictors saved by cnnbench predict fit for these engines on these "
-        "machines, each judged on networks it never saw (leave-one-network-out). These are "
+        "The latency (and, where a meter measured it, energy) predictors saved by cnnbench "
+        "predict fit for these engines on these machines, each judged on networks it never "
+        "saw (leave-one-network-out). These are "
         "the fits' own cross-validation figures: nothing here was refitted or predicted for "
         "the runs of this report.",
         figures=figures,
