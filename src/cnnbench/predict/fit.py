@@ -165,12 +165,12 @@ def predict_one(
             found = sorted(path.parent.glob(f"{target}-*.json"))
         path = found[0] if found else path
     if not path.exists():
-        others = [t for t in ("latency", "energy") if t != target]
-        fits = [f for t in others for f in sorted(path.parent.glob(f"{t}-{engine}-*.json"))]
+        other = "energy" if target == "latency" else "latency"
+        fits = sorted(path.parent.glob(f"{other}-{engine}-*.json"))
         if fits:
             raise BadInput(
-                f"no {target} fit for {engine} (a {fits[0].name.split('-')[0]} fit, {fits[0]}, "
-                f"predicts no {target}): cnnbench predict fit --target {target} -e {engine}"
+                f"no {target} fit for {engine}; the {other} fit {fits[0]} predicts no "
+                f"{target}: cnnbench predict fit --target {target} -e {engine} fits one"
             )
     fp, _ = read_fingerprint(path)
     check_target(fp, target, path)
