@@ -24,7 +24,7 @@ from cnnbench.results.record import ResultRecord
 MID = str(MACHINE["id"])
 
 
-def _outcomes(scale: float) -> list[dict[str, Any]]:
+def _outcomes(scale: float, key: str = "ms") -> list[dict[str, Any]]:
     out = []
     for model, family, ms in (
         ("resnet18", "resnet", 12.5),
@@ -36,8 +36,8 @@ def _outcomes(scale: float) -> list[dict[str, Any]]:
             {
                 "model": model,
                 "family": family,
-                "measured_ms": ms,
-                "predicted_ms": predicted,
+                f"measured_{key}": ms,
+                f"predicted_{key}": predicted,
                 "rel_error": (predicted - ms) / ms,
             }
         )
@@ -99,8 +99,22 @@ def fit_doc(engine: str, machine_id: str = MID, **summary: Any) -> dict[str, Any
     return doc
 
 
-def write_fit(doc: dict[str, Any] | str, engine: str, machine_id: str = MID) -> Path:
-    path = model_path("latency", engine, machine_id)
+def energy_doc(engine: str) -> dict[str, Any]:
+    """An energy fit's file: the target, its unit and basis, figures in mJ."""
+    doc = fit_doc(engine, unit="mJ", basis="dynamic", basis_note="idle power subtracted")
+    doc["fingerprint"] |= {"target": "energy", "statistic": "dynamic"}
+    doc["held_out_outcomes"] = {
+        "per-layer": _outcomes(1.08, "mj"),
+        "macs-only": _outcomes(0.7, "mj"),
+    }
+    doc["without_per_kernel"] = ["resnet18"]
+    return doc
+
+
+def write_fit(
+    doc: dict[str, Any] | str, engine: str, machine_id: str = MID, target: str = "latency"
+) -> Path:
+    path = model_path(target, engine, machine_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(doc if isinstance(doc, str) else json.dumps(doc, indent=1))
     return path
@@ -221,3 +235,28 @@ def test_the_cli_figure_shares_the_panel(tmp_path: Path) -> None:
     text = svg.read_text()
     assert "held out by network" in text and "held out by family" in text
     assert "per-layer" in text and "macs-only" in text and "synergy" not in text
+
+
+def test_an_energy_fit_has_its_own_table_and_figure_in_millijoules() -> None:
+    write_fit(fit_doc("torch"), "torch")
+    energy = write_fit(energy_doc("torch"), "torch", target="energy")
+    write_fit(fit_doc("onnxruntime"), "onnxruntime", target="energy")  # a latency fit, misplaced
+    section = _section(_records(), png=False)
+    assert section is not None
+    assert [t.id for t in section.tables] == [
+        f"prediction-torch-{MID}",
+        f"prediction-energy-torch-{MID}",
+    ]
+    table = section.tables[1]
+    assert table.title.startswith("Energy predictors (dynamic energy per inference, mJ) on torch")
+    assert str(energy) in (table.note or "") and "basis dynamic" in (table.note or "")
+    assert {r[0]: r for r in table.rows}["per-layer"][2] == "16.7 \u00b1 14.8"
+    latency, joules = section.figures
+    assert latency.id == "prediction" and "measured ms" in latency.svg
+    assert joules.id == "prediction-energy" and joules.title.endswith("energy (mJ)")
+    assert "measured mJ" in joules.svg and "measured ms" not in joules.svg
+    assert any("no per-layer energy" in n and "resnet18" in n for n in section.notes)
+    assert any(
+        n.startswith("onnxruntime:") and "it predicts latency, not energy" in n
+        for n in section.notes
+    )
