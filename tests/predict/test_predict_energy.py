@@ -141,6 +141,7 @@ def test_network_energy_uses_only_meters_prefers_dynamic_and_recovers_the_law() 
     why = energy.why_none(rest, ENGINE)
     assert why.startswith(f"no training network has measured energy on engine {ENGINE}")
     assert "10 estimated (TDP x time, not a meter)" in why and "energy source here: " in why
+    assert "10 with energy none (no energy probe was requested for this run)" in why
     assert "\n" not in why
 
 

@@ -159,11 +159,13 @@ def why_none(records: Sequence[ResultRecord], engine: str, device: str = "cpu") 
             sources["metered without a latency figure"] += 1
         else:
             sources[e.source] += 1
+    here = meter_here(device)
     seen = []
     for source, n in sources.most_common():
         if source == NONE:
             top = reasons.most_common(1)[0][0]
-            seen.append(f"{n} with energy none ({top})" if top else f"{n} with energy none")
+            said = not top or here.removeprefix(f"{NONE}: ") in top  # the same reason as here's
+            seen.append(f"{n} with energy none" + ("" if said else f" ({top})"))
         elif source == "estimated":
             seen.append(f"{n} estimated (TDP x time, not a meter)")
         else:
@@ -171,5 +173,5 @@ def why_none(records: Sequence[ResultRecord], engine: str, device: str = "cpu") 
     runs = f"of {len(records)} run(s): {', '.join(seen)}" if records else "no eligible run"
     return (
         f"no training network has measured energy on engine {engine} ({runs}; energy source "
-        f"here: {meter_here(device)}); measure with a meter: cnnbench profile --replay --energy"
+        f"here: {here}); measure with a meter: cnnbench profile --replay --energy"
     )

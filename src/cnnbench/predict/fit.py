@@ -172,6 +172,10 @@ def predict_one(
                 f"no {target} fit for {engine}; the {other} fit {fits[0]} predicts no "
                 f"{target}: cnnbench predict fit --target {target} -e {engine} fits one"
             )
+        raise BadInput(
+            f"no fitted model at {path}; run cnnbench predict fit --target {target} -e {engine} "
+            "first"
+        )
     fp, _ = read_fingerprint(path)
     check_target(fp, target, path)
     why = check_fingerprint(fp, machine_id, engine, force)
