@@ -57,6 +57,7 @@ COLUMNS = (
     "tail_bytes",
     "cold_weight_bytes",
     "padded_macs",
+    "misaligned_bytes",
 )
 
 
@@ -82,6 +83,7 @@ class KernelFeatures:
     tail_bytes: int = 0  # the activation bytes those tails read and write
     cold_weight_bytes: int = 0  # weights read from memory, not cache (see in_context)
     padded_macs: int = 0  # MACs with channels padded to the SIMD lanes (see in_context)
+    misaligned_bytes: int = 0  # activation bytes of channels that are no whole vector
 
     @property
     def bytes(self) -> int:
@@ -214,6 +216,18 @@ def padded_macs(k: KernelFeatures, lanes: int) -> int:
     return round(k.macs * up(cout) * (up(cin) if cin > 4 else 1.0))
 
 
+def misaligned_bytes(k: KernelFeatures, lanes: int) -> int:
+    """Activation bytes on a side whose channels are no whole number of vectors."""
+    if not lanes:
+        return 0
+    out = 0
+    if k.cin > 4 and k.cin % lanes:
+        out += k.input_bytes
+    if k.cout and k.cout % lanes:
+        out += k.output_bytes
+    return out
+
+
 def in_context(f: NetworkFeatures, llc_bytes: int, lanes: int = 0) -> tuple[KernelFeatures, ...]:
     """The network's kernels as this machine runs them: MACs padded to its SIMD lanes
     (:func:`padded_macs`), and weights marked cold when the network's weights exceed the
@@ -223,7 +237,8 @@ def in_context(f: NetworkFeatures, llc_bytes: int, lanes: int = 0) -> tuple[Kern
     cold = bool(llc_bytes) and f.weight_bytes > llc_bytes
     return tuple(
         replace(k, cold_weight_bytes=k.weight_bytes if cold else 0,
-                padded_macs=padded_macs(k, lanes))
+                padded_macs=padded_macs(k, lanes),
+                misaligned_bytes=misaligned_bytes(k, lanes))
         for k in f.kernels
     )  # fmt: skip
 

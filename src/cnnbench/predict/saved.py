@@ -21,7 +21,7 @@ from typing import Any
 from cnnbench._fs import atomic_path
 from cnnbench.errors import BadInput
 
-FORMAT = 2  # 2: one-layer probes, cold weights, the consistency filter
+FORMAT = 3  # 3: layout reorders in kernels, misaligned bytes, a scale per kind; energy targets
 
 
 def models_dir() -> Path:
