@@ -4,14 +4,12 @@ Each has ``fit(samples)`` and ``predict(features) -> Prediction``; each target i
 measured :attr:`~cnnbench.predict.dataset.Sample.value`: its end-to-end latency in ms, or its
 energy per inference in mJ where a meter measured it (the same forms; times below).
 
-* :class:`MacsOnly`: ``t = a + b * MACs``, the naive model the seeds argue against.
-* :class:`Synergy`: stage 1 ``t = a * SIMD + b * memory + c`` on networks whose counters were
-  measured (here cachegrind's instructions and last-level misses, simulated); stage 2
-  ``SIMD = p * MACs + q`` and ``memory = r * MACs + s``, so a network is predicted from MACs
-  alone, as the paper does. ``stage1`` predicts from measured counts where a sample has them.
-* :class:`PerLayer`: a network's time is ``a + s * sum_k f_kind(k) + b * kernels``: one model per
-  kernel kind (linear in MACs, MACs padded to the SIMD lanes, FLOPs beyond MACs, weight,
-  activation, fused-tail and cold weight bytes; a log-linear model or gradient-boosted trees
+* :class:`MacsOnly` and :class:`Synergy` (:mod:`cnnbench.predict.baselines`): ``t = a + b *
+  MACs``, and SyNERGY's two stages from counters and MACs.
+* :class:`PerLayer`: a network's time is ``a + sum_kind s_kind * sum_k f_kind(k) + b *
+  kernels``: one model per kernel kind (linear in MACs, MACs padded to the SIMD lanes, FLOPs
+  beyond MACs, weight, activation, fused-tail, cold weight and misaligned bytes; a log-linear
+  model or gradient-boosted trees
   where a cross-validated comparison inside the training set says the line fails), trained on
   profiled network kernels and one-layer probes and summed over the predicted kernels, plus
   per-network terms fitted on the networks' end-to-end times.
@@ -27,11 +25,20 @@ from typing import Any
 
 import numpy as np
 
+from cnnbench.predict.baselines import (
+    MIN_NETWORKS,
+    MacsOnly,
+    Prediction,
+    Synergy,
+    Unavailable,
+    networks,
+)
 from cnnbench.predict.dataset import Sample
 from cnnbench.predict.features import KernelFeatures, NetworkFeatures, in_context
 from cnnbench.predict.regress import LinearFit, TreeFit, fit_linear
 
-MIN_NETWORKS = 3  # a stage with fewer training networks is not fitted
+__all__ = ["MacsOnly", "PerLayer", "Prediction", "Synergy", "Unavailable", "make", "networks"]
+
 TREE_GAIN = 0.9  # trees replace the line when their held-out error is below 90 % of the line's
 MIN_TREE_ROWS = 12
 NONLINEAR = ("log-linear", "tree")  # the alternatives to a line, tried in that order
@@ -52,11 +59,6 @@ ELIDED = 0.5
 KERNEL_FLOOR_MS = 0.005  # kernel errors below 5 us count relative to 5 us (timer resolution)
 
 
-def networks(samples: Sequence[Sample]) -> list[Sample]:
-    """The samples that are networks (one-layer probes set aside)."""
-    return [s for s in samples if not s.probe]
-
-
 def consistent(s: Sample) -> bool:
     """Whether the sample's profiled layers agree with its end-to-end time (see CONSISTENT) and
     were mostly attributed to its kernels (see ATTRIBUTED); a probe's one kernel is not checked
@@ -68,119 +70,6 @@ def consistent(s: Sample) -> bool:
     low, high = CONSISTENT
     mapped = layers - s.unattributed >= ATTRIBUTED * layers - slack
     return mapped and low * s.value - slack <= layers <= high * s.value + slack
-
-
-class Unavailable(Exception):
-    """The predictor cannot predict (too little training data of the kind it needs)."""
-
-
-@dataclass(frozen=True)
-class Prediction:
-    value: float  # in the target's unit (ms, mJ)
-    contributions: tuple[tuple[str, float], ...] = ()  # (term, value), largest first
-    notes: tuple[str, ...] = ()
-
-
-class MacsOnly:
-    name = "macs-only"
-
-    def __init__(self) -> None:
-        self.line: LinearFit | None = None
-
-    def fit(self, samples: Sequence[Sample]) -> MacsOnly:
-        samples = networks(samples)
-        if len(samples) < 2:
-            raise Unavailable("MACs-only needs 2 training networks")
-        x = np.array([[s.features.macs] for s in samples], dtype=float)
-        self.line = fit_linear(x, np.array([s.value for s in samples]))
-        return self
-
-    def predict(self, f: NetworkFeatures) -> Prediction:
-        assert self.line is not None
-        t = float(self.line.predict(np.array([[f.macs]]))[0])
-        return Prediction(
-            t, (("macs", t - self.line.intercept), ("intercept", self.line.intercept))
-        )
-
-
-class Synergy:
-    """SyNERGY's two stages (see the module docstring); counts here are cachegrind's."""
-
-    name = "synergy"
-
-    def __init__(self) -> None:
-        self.stage1: LinearFit | None = None
-        self.simd: LinearFit | None = None
-        self.memory: LinearFit | None = None
-        self.source = ""
-        self.reason = ""
-
-    def fit(self, samples: Sequence[Sample]) -> Synergy:
-        counted = [s for s in networks(samples) if s.counts is not None]
-        if len(counted) < MIN_NETWORKS:
-            self.reason = (
-                f"{len(counted)} training network(s) with counters; SyNERGY needs {MIN_NETWORKS}"
-            )
-            raise Unavailable(self.reason)
-        counts = [s.counts for s in counted if s.counts is not None]
-        x = np.array([[c.instructions, c.memory] for c in counts])
-        t = np.array([s.value for s in counted])
-        macs = np.array([[s.features.macs] for s in counted], dtype=float)
-        self.stage1 = fit_linear(x, t, positive=True)
-        self.simd = fit_linear(macs, x[:, 0], positive=True)
-        self.memory = fit_linear(macs, x[:, 1], positive=True)
-        self.source = counts[0].source
-        return self
-
-    def counts_from_macs(self, macs: float) -> tuple[float, float]:
-        assert self.simd is not None and self.memory is not None
-        m = np.array([[macs]])
-        return float(self.simd.predict(m)[0]), float(self.memory.predict(m)[0])
-
-    def from_counts(self, instructions: float, memory: float) -> float:
-        assert self.stage1 is not None
-        return float(self.stage1.predict(np.array([[instructions, memory]]))[0])
-
-    def describe(self, counted: Sequence[Sample], unit: str = "ms") -> dict[str, Any]:
-        """Both stages' coefficients and their in-sample relative errors on the counted
-        networks (too few here to hold any out: the paper's test error needs more); the
-        figures' keys end in ``unit`` (``measured_ms``, ``measured_mj``)."""
-        assert self.stage1 and self.simd and self.memory
-        rows = []
-        for s in counted:
-            if s.counts is None:
-                continue
-            simd, mem = self.counts_from_macs(s.features.macs)
-            rows.append(
-                {
-                    "model": s.model,
-                    f"measured_{unit}": s.value,
-                    f"stage1_{unit}": self.from_counts(s.counts.instructions, s.counts.memory),
-                    f"both_stages_{unit}": self.from_counts(simd, mem),
-                    "instructions": s.counts.instructions,
-                    "instructions_from_macs": simd,
-                    "memory": s.counts.memory,
-                    "memory_from_macs": mem,
-                }
-            )
-        return {
-            "source": self.source,
-            "stage1": self.stage1.to_json(),
-            "instructions_from_macs": self.simd.to_json(),
-            "memory_from_macs": self.memory.to_json(),
-            "networks": rows,
-        }
-
-    def predict(self, f: NetworkFeatures) -> Prediction:
-        if self.stage1 is None:
-            raise Unavailable(self.reason or "not fitted")
-        simd, mem = self.counts_from_macs(f.macs)
-        a, b = self.stage1.coef
-        return Prediction(
-            self.from_counts(simd, mem),
-            (("instructions", a * simd), ("memory", b * mem), ("c", self.stage1.intercept)),
-            (f"counts predicted from MACs (stage 2); counts are {self.source}",),
-        )
 
 
 def _linear_x(k: KernelFeatures) -> list[float]:
