@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cnnbench.predict.features import KernelFeatures, misaligned_bytes
-from cnnbench.predict.predictors import OTHER_KINDS, _fit_scales, _network_x
+from cnnbench.predict.predictors import _fit_scales, _network_x, _rest
 from cnnbench.results.sections import LayerRecord
 
 
@@ -58,23 +58,25 @@ def test_layout_layers_join_the_kernel_executed_before_them() -> None:
 
 def test_network_terms_recover_known_scales_and_a_negative_count() -> None:
     rng = np.random.default_rng(7)
-    columns = ("conv", "pool", OTHER_KINDS)
-    true = {"conv": 0.9, "pool": 1.3, OTHER_KINDS: 1.0}
+    columns = ("conv", "pool")
+    true = {"conv": 0.9, "pool": 1.3}
     a, b = 0.02, -0.002  # a profiler that added 2 us to each kernel in training
-    x, y = [], []
+    x, y, rest = [], [], []
     for _ in range(40):
         per_kind = {"conv": rng.uniform(0.1, 20), "pool": rng.uniform(0.01, 3)}
         if rng.random() < 0.5:
-            per_kind["fc"] = rng.uniform(0.01, 1)  # no column of its own: "other"
+            per_kind["conv_group"] = rng.uniform(0.01, 1)  # no column of its own: scale 1
         n = int(rng.integers(5, 120))
-        row = _network_x(per_kind, columns, n)
-        x.append(row)
-        y.append(a + sum(true[c] * v for c, v in zip(columns, row, strict=False)) + b * n)
-    fit = _fit_scales(np.array(x), np.array(y), len(columns))
+        x.append(_network_x(per_kind, columns, n))
+        rest.append(_rest(per_kind, columns))
+        scaled = sum(true[c] * per_kind[c] for c in columns)
+        y.append(a + scaled + per_kind.get("conv_group", 0.0) + b * n)
+    fit = _fit_scales(np.array(x), np.array(y), len(columns), np.array(rest))
     assert fit.coef[0] == pytest.approx(0.9, abs=0.01)
     assert fit.coef[1] == pytest.approx(1.3, abs=0.02)
-    assert fit.coef[3] == pytest.approx(b, rel=0.1)
+    assert fit.coef[2] == pytest.approx(b, rel=0.1)
     assert fit.intercept == pytest.approx(a, abs=0.01)
+    assert _rest({"conv": 1.0, "conv_group": 0.5, "concat": 0.25}, columns) == 0.75
 
 
 def test_a_kind_the_networks_hardly_spend_time_on_keeps_a_scale_near_one() -> None:
