@@ -231,10 +231,11 @@ def misaligned_bytes(k: KernelFeatures, lanes: int) -> int:
 def in_context(f: NetworkFeatures, llc_bytes: int, lanes: int = 0) -> tuple[KernelFeatures, ...]:
     """The network's kernels as this machine runs them: MACs padded to its SIMD lanes
     (:func:`padded_macs`), the bytes of channels that fill no whole vector
-    (:func:`misaligned_bytes`: ONNX Runtime reorders around such a layer), and weights marked cold when the network's weights exceed the
-    last-level cache: run back to back, such a network evicts each layer's weights before its
-    next call, so a layer streams them from memory, while a small network (or a probe of one
-    small layer) finds them in cache. A probe alone cannot show this; the feature can."""
+    (:func:`misaligned_bytes`: ONNX Runtime reorders around such a layer), and weights marked
+    cold when the network's weights exceed the last-level cache: run back to back, such a
+    network evicts each layer's weights before its next call, so a layer streams them from
+    memory, while a small network (or a probe of one small layer) finds them in cache. A probe
+    alone cannot show this; the feature can."""
     cold = bool(llc_bytes) and f.weight_bytes > llc_bytes
     return tuple(
         replace(k, cold_weight_bytes=k.weight_bytes if cold else 0,
