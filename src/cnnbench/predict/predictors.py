@@ -9,10 +9,9 @@ energy per inference in mJ where a meter measured it (the same forms; times belo
 * :class:`PerLayer`: a network's time is ``a + sum_kind s_kind * sum_k f_kind(k) + b *
   kernels``: one model per kernel kind (linear in MACs, MACs padded to the SIMD lanes, FLOPs
   beyond MACs, weight, activation, fused-tail, cold weight and misaligned bytes; a log-linear
-  model or gradient-boosted trees
-  where a cross-validated comparison inside the training set says the line fails), trained on
-  profiled network kernels and one-layer probes and summed over the predicted kernels, plus
-  per-network terms fitted on the networks' end-to-end times.
+  model or gradient-boosted trees where a cross-validated comparison inside the training set
+  says the line fails), trained on profiled network kernels and one-layer probes and summed
+  over the predicted kernels, plus per-network terms fitted on the networks' end-to-end times.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ from cnnbench.predict.baselines import (
 )
 from cnnbench.predict.dataset import Sample
 from cnnbench.predict.features import KernelFeatures, NetworkFeatures, in_context
-from cnnbench.predict.regress import LinearFit, TreeFit, fit_linear
+from cnnbench.predict.regress import FLOOR_MS, LinearFit, TreeFit, fit_linear
 
 __all__ = ["MacsOnly", "PerLayer", "Prediction", "Synergy", "Unavailable", "make", "networks"]
 
@@ -217,7 +216,7 @@ def _fit_scales(
     from ``y`` first. (Held out, while the rare kinds still shared one scale, ``PRIOR`` 0.05
     scored 5.7 / 4.6 / 12.9 % MAPE on onnxruntime / openvino / torch, 0.3 scored 5.8 / 4.9 /
     12.7 % and 1 scored 5.9 / 4.9 / 12.4 %.)"""
-    w = 1.0 / np.maximum(np.abs(y), 1e-3)
+    w = 1.0 / np.maximum(np.abs(y), FLOOR_MS)  # the square root of fit_linear's weights
     a = np.column_stack([np.ones(len(y)), x]) * w[:, None]
     b = (y - (0.0 if offset is None else offset)) * w
     prior = np.zeros((scales, a.shape[1]))
