@@ -100,7 +100,7 @@ def test_a_profile_that_disagrees_with_its_own_latency_does_not_train_kernels() 
 
 def test_the_costed_graph_is_the_one_the_engine_ran() -> None:
     from cnnbench.graph.taxonomy import BATCHNORM
-    from cnnbench.predict.dataset import default_cost, engine_folds_bn
+    from cnnbench.predict.network_cost import default_cost, engine_folds_bn
     from cnnbench.spec import Target
     from records import make_record
 

@@ -22,6 +22,7 @@ from cnnbench.cli._common import emit_json, err, int_in, out, text_arg
 from cnnbench.spec import THREADS, IntRange
 
 COUNTED = IntRange(0, 5)
+REPEATS = IntRange(1, 5)  # profiles per network and probe (each round a full pass, minutes)
 
 
 def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -55,6 +56,12 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         type=int_in(COUNTED),
         default=3,
         help="with --collect: networks with cachegrind counters for SyNERGY (minutes each)",
+    )
+    f.add_argument(
+        "--repeats",
+        type=int_in(REPEATS),
+        default=1,
+        help="with --collect: profiles per network, one full pass each (medians are fitted)",
     )
     f.set_defaults(func=cmd_fit)
 
@@ -114,8 +121,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from cnnbench.errors import BadInput
     from cnnbench.predict.fit import fit_all
 
+    if args.repeats > 1 and not args.collect:
+        raise BadInput("--repeats N goes with --collect (it says how often to measure)")
     if args.collect:
-        from cnnbench.cli._execution import execute_with_progress
         from cnnbench.predict.collect import collection_specs
 
         if args.from_study:
@@ -129,10 +137,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             args.engine, "small" if args.small else "full", counted=args.counted,
             threads=args.threads, target=args.target,
         )  # fmt: skip
-        result, _ = execute_with_progress(args, specs, resume=True)
-        failed = [r for r in result.records if r.status != "ok"]
-        for r in failed:
-            err.print(f"{r.spec.model.name}: {r.status}: {r.error}", markup=False, soft_wrap=True)
+        _collect(args, specs)
     samples, records, machine = _samples(args)
     if (n := sum(not s.probe for s in samples)) < 3:
         raise BadInput(
@@ -152,6 +157,29 @@ def cmd_fit(args: argparse.Namespace) -> int:
             out.print(line, markup=False, soft_wrap=True)
     err.print(f"saved {path}")
     return 0
+
+
+def _collect(args: argparse.Namespace, specs: list[Any]) -> None:
+    """Measure what the store misses of ``specs``, then further rounds of the timed ones until
+    each has ``--repeats`` ok runs (a failure is reported, and tried again in the next round)."""
+    from cnnbench.cli._common import environment, open_store
+    from cnnbench.cli._execution import execute_with_progress
+    from cnnbench.predict.collect import short_of
+
+    machine = str(environment().machine["id"])
+    todo, resume = specs, True
+    for _ in range(args.repeats):
+        result, _ = execute_with_progress(args, todo, resume=resume)
+        for r in (r for r in result.records if r.status != "ok"):
+            err.print(f"{r.spec.model.name}: {r.status}: {r.error}", markup=False, soft_wrap=True)
+        store = open_store(args, create=False)
+        try:
+            todo, resume = short_of(specs, store, machine, args.repeats), False
+        finally:
+            store.close()
+        if not todo:
+            break
+        err.print(f"round of {len(todo)} more profile(s), to {args.repeats} each")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -7,21 +7,29 @@ the counters' differential to stand above a worker's start-up noise, for SyNERGY
 probes (``layer/...``, :func:`probe_models`) sample the kernel space apart from every evaluated
 network, as nn-Meter samples its kernels: they train the per-kind models only. Specs
 go through :func:`cnnbench.execute.plan.plan` and are run with resume, so a second
-``--collect`` measures only what is missing. ``small`` is a seconds-long set for tests. For the
-energy target (where a meter exists) the training networks run in mode replay with the energy
-probe instead: every distinct layer timed alone with the meter around it, and the whole network
-metered, which is what :mod:`cnnbench.predict.energy` reads.
+``--collect`` measures only what is missing. With ``repeats`` (``--repeats N``) every network
+and probe is profiled N times, one pass over the whole set per round, so that its repeats are
+minutes apart and a passing disturbance of the machine hits one of them, not all; samples join
+them (:func:`cnnbench.predict.dataset.samples_from`: medians). ``small`` is a seconds-long set
+for tests. For the energy target (where a meter exists) the training networks run in mode
+replay with the energy probe instead: every distinct layer timed alone with the meter around
+it, and the whole network metered, which is what :mod:`cnnbench.predict.energy` reads.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from cnnbench.execute.plan import RunRequest, plan
+from cnnbench.results.record import run_key
 from cnnbench.spec import Budget, RunSpec
+
+if TYPE_CHECKING:
+    from cnnbench.store.sqlite import Store
 
 Size = Literal["small", "full"]
 
@@ -169,3 +177,14 @@ def collection_specs(
             )
         )
     return specs
+
+
+def short_of(
+    specs: Sequence[RunSpec], store: Store, machine_id: str, repeats: int
+) -> list[RunSpec]:
+    """The profile and replay specs with fewer than ``repeats`` ok runs on this machine, once
+    each (one more round of them); counter runs are simulated and are not repeated."""
+    timed = [s for s in specs if s.mode in ("profile", "replay")]
+    keys = {s: run_key(s.spec_hash(), machine_id) for s in timed}
+    counts = store.ok_run_counts(keys.values())
+    return [s for s in timed if counts.get(keys[s], 0) < repeats]

@@ -3,11 +3,12 @@
 A :class:`Sample` joins, for one network on one engine configuration (this machine, fp32, batch
 1, one thread setting):
 
-* the newest ok run of mode ``profile``: the target (its unprofiled end-to-end median,
-  ``latency_ms``) and its executed layers, each attributed to the predicted kernel
-  (:func:`cnnbench.predict.features.kernels`) that holds its first source node of an anchor
-  type (else its first source node); a layer with no source in the graph (a reorder the engine
-  inserted) joins the kernel before it, and their sum is ``unattributed_ms`` too;
+* the newest ok run of mode ``profile`` (with its repeats: medians over them): the target
+  (its unprofiled end-to-end median, ``latency_ms``) and its executed layers, each attributed
+  to the predicted kernel (:func:`cnnbench.predict.features.kernels`) that holds its first
+  source node of an anchor type (else its first source node); a layer with no source in the
+  graph (a reorder the engine inserted) joins the kernel before it, and their sum is
+  ``unattributed_ms`` too;
 * the newest ok run whose counters were measured (perf, or cachegrind labelled simulated):
   per-inference ``instructions`` and memory accesses, SyNERGY's two inputs.
 
@@ -24,14 +25,12 @@ which is how a study finds its own results).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cnnbench.errors import BadInput, CnnbenchError
+from cnnbench.errors import BadInput
 from cnnbench.graph.cost import NetworkCost
 from cnnbench.measure.layers import cost_index
 from cnnbench.predict.features import (
@@ -41,6 +40,7 @@ from cnnbench.predict.features import (
     node_to_kernel,
     simd_lanes,
 )
+from cnnbench.predict.network_cost import default_cost
 from cnnbench.results.record import ResultRecord, run_key
 from cnnbench.results.sections import LayerRecord
 
@@ -126,6 +126,7 @@ class Sample:
     kernel_mj: tuple[float, ...] = ()  # per kernel, from isolated replays with a meter
     unattributed_mj: float = 0.0
     target: Quantity = LATENCY
+    profiles: int = 1  # repeated profiles joined (medians; see samples_from)
 
     @property
     def value(self) -> float:
@@ -241,53 +242,6 @@ def counts_of(rec: ResultRecord) -> Counts | None:
     return Counts(float(instructions), float(memory), f"{rec.counters.source}: {'+'.join(keys)}")
 
 
-@contextlib.contextmanager
-def _silenced_stdout() -> Iterator[None]:
-    """File descriptor 1 (C and Python) sent to the null device for the block: a failing
-    exporter dumps its whole graph there (``--json -`` stays pure; the fallback is the news)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    with open(os.devnull, "wb") as null:
-        os.dup2(null.fileno(), 1)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            os.dup2(saved, 1)
-            os.close(saved)
-
-
-def engine_folds_bn(rec: ResultRecord) -> bool:
-    """Whether the record's engine ran its network with BatchNorm folded (its ``fold_bn``
-    option, else the engine's default: the ONNX engines fold, torch eager does not)."""
-    from cnnbench.engines import get_engine
-
-    return get_engine(rec.spec.target.engine, require_installed=False).folds_batchnorm(
-        rec.spec.target
-    )
-
-
-def default_cost(rec: ResultRecord) -> NetworkCost:
-    """The cost model of the graph the record's engine ran (BatchNorm folded or not, as the
-    engine ran it: see :func:`engine_folds_bn`)."""
-    from cnnbench.graph.cost import model_cost
-    from cnnbench.models import is_builtin_ref
-
-    name = rec.spec.model.name
-    if not is_builtin_ref(name):  # a user's model is built in a worker, never here
-        from cnnbench.execute.costing import detail_cost
-
-        return detail_cost(name, rec.spec.input_shape, fold_bn=engine_folds_bn(rec))
-    shape, batch = rec.spec.input_shape, rec.spec.batch
-    if engine_folds_bn(rec):
-        return model_cost(name, shape, batch, fold_bn=True)
-    try:
-        with _silenced_stdout():  # a failing exporter dumps its graph on file descriptor 1
-            return model_cost(name, shape, batch, fold_bn=False)
-    except CnnbenchError:  # no export keeps BatchNorm (a dynamic shape): its layers stay loose
-        return model_cost(name, shape, batch, fold_bn=True)
-
-
 def eligible(rec: ResultRecord, engine: str, threads: int | None, machine_id: str | None) -> bool:
     t = rec.spec.target
     return (
@@ -332,39 +286,48 @@ def select(
 def samples_from(
     records: Sequence[ResultRecord], cost_of: CostOf = default_cost, statistic: str = "median"
 ) -> list[Sample]:
-    """One sample per network profiled in ``records`` (newest profile first wins), with the
-    newest counters any of that network's records measured."""
-    profiles: dict[str, ResultRecord] = {}
+    """One sample per network profiled in ``records``, with the newest counters any of that
+    network's records measured. Repeated profiles of the newest profile's spec (``predict fit
+    --collect --repeats N``) are joined: the end-to-end target is the median of theirs, and each
+    kernel's time the median of its times, so one disturbed profile moves neither."""
+    profiles: dict[str, list[ResultRecord]] = {}
     counted: dict[str, tuple[Counts, str]] = {}
-    for rec in records:
+    for rec in records:  # newest first
         name = rec.spec.model.name
         if rec.spec.mode == "profile" and rec.layers and rec.latency_ms is not None:
-            profiles.setdefault(name, rec)
+            group = profiles.setdefault(name, [])
+            if not group or rec.spec_hash == group[0].spec_hash:
+                group.append(rec)
         c = counts_of(rec)
         if c is not None:
             counted.setdefault(name, (c, rec.id))
     out = []
-    for name, rec in sorted(profiles.items()):
-        cost = cost_of(rec)
+    for name, group in sorted(profiles.items()):
+        cost = cost_of(group[0])
         features = NetworkFeatures.of(cost, name)
-        per_kernel, loose = attribute(rec.layers, cost, features)
+        parts = [attribute(rec.layers, cost, features) for rec in group]
+        per_kernel = tuple(map(_median, zip(*(p[0] for p in parts), strict=True)))
         counts = counted.get(name)
-        assert rec.latency_ms is not None
         out.append(
             Sample(
                 model=name,
                 family=family_of(name),
-                latency_ms=target_ms(rec, statistic),
+                latency_ms=_median(target_ms(rec, statistic) for rec in group),
                 features=features,
                 kernel_ms=per_kernel,
-                unattributed_ms=loose,
+                unattributed_ms=_median(p[1] for p in parts),
                 counts=counts[0] if counts else None,
-                run_ids=(rec.id,) + ((counts[1],) if counts else ()),
-                llc_bytes=largest_cache_bytes(rec.machine),
-                lanes=simd_lanes(rec.machine),
+                run_ids=tuple(rec.id for rec in group) + ((counts[1],) if counts else ()),
+                llc_bytes=largest_cache_bytes(group[0].machine),
+                lanes=simd_lanes(group[0].machine),
+                profiles=len(group),
             )
         )
     return out
+
+
+def _median(values: Iterable[float]) -> float:
+    return float(statistics.median(values))
 
 
 def load_samples(

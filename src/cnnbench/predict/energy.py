@@ -30,11 +30,11 @@ from cnnbench.predict.dataset import (
     Sample,
     attribute,
     counts_of,
-    default_cost,
     family_of,
     target_ms,
 )
 from cnnbench.predict.features import NetworkFeatures, largest_cache_bytes, simd_lanes
+from cnnbench.predict.network_cost import default_cost
 from cnnbench.results.meters import NONE, Energy
 from cnnbench.results.record import ResultRecord
 from cnnbench.results.sections import LayerRecord

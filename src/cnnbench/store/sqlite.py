@@ -293,6 +293,21 @@ class Store:
             out.update(rows)  # oldest first: the newest run of a key is written last
         return out
 
+    def ok_run_counts(self, keys: Iterable[str]) -> dict[str, int]:
+        """For each of ``keys`` that has an ok run: how many (repeated measurements)."""
+        wanted = list(dict.fromkeys(keys))
+        out: dict[str, int] = {}
+        for start in range(0, len(wanted), KEYS_PER_QUERY):
+            chunk = wanted[start : start + KEYS_PER_QUERY]
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                f"SELECT key, COUNT(*) FROM runs WHERE status = 'ok' AND key IN ({marks}) "
+                "GROUP BY key",
+                chunk,
+            )
+            out.update((k, int(n)) for k, n in rows)
+        return out
+
     def count(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
