@@ -12,6 +12,7 @@ from cnnbench.cli.main import main
 from cnnbench.measure.stats import summarize
 from cnnbench.predict.collect import collection_specs, short_of
 from cnnbench.predict.dataset import samples_from
+from cnnbench.results.meters import ProbeReading
 from cnnbench.results.record import ResultRecord
 from cnnbench.results.sections import LayerRecord
 from cnnbench.store.sqlite import Store
@@ -110,3 +111,20 @@ def test_bad_repeats_are_refused_before_anything_runs(
     error = capsys.readouterr().err
     assert message in error and "Traceback" not in error and len(error.strip().splitlines()) == 1
     assert store_snapshot(db) == before
+
+
+def _loaded(rec: ResultRecord, others_cpus: float) -> ResultRecord:
+    load = ProbeReading("load", "other", "/proc/stat", {"others_cpus": others_cpus}, window_s=1.0)
+    return replace(rec, probes=(load,))
+
+
+def test_a_repeat_other_work_contended_is_left_out_while_a_clean_one_remains() -> None:
+    pytest.importorskip("onnx")
+    clean = _loaded(_profile(1.0, (0.40, 0.10), 3), 0.05)
+    busy = _loaded(_profile(2.0, (0.80, 0.20), 2), 0.9)
+    unknown = _profile(1.2, (0.42, 0.11), 1)  # measured before the load reading existed
+    (s,) = samples_from([clean, busy, unknown], _cost)  # type: ignore[arg-type]
+    assert s.profiles == 2 and s.contended == 1
+    assert s.latency_ms == pytest.approx(1.1) and busy.id not in s.run_ids
+    (only,) = samples_from([busy], _cost)  # type: ignore[arg-type]
+    assert only.profiles == 1 and only.contended == 0  # nothing cleaner: kept, not dropped

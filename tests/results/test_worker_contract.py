@@ -137,7 +137,7 @@ def test_the_worker_puts_its_probe_readings_in_the_result_and_the_record() -> No
     result = WorkerResult.from_json(raw)
     assert result.status == "ok" and result.window_calls is not None
     assert result.window_calls == len(result.samples_ns)  # the window holds no warm-up call
-    assert [p.probe for p in result.probes] == ["fake-meter", "counting", "null"]
+    assert [p.probe for p in result.probes] == ["fake-meter", "counting", "null", "load"]
     rec = merge_outcomes(spec, [WorkerOutcome("ok", raw, None, 0, 1.0, "")], ENV)
     assert rec.energy.source == "fake" and rec.energy.inferences == result.window_calls
     assert rec.counters.counts == {"starts": 1, "stops": 1}

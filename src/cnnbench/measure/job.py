@@ -132,8 +132,9 @@ def window_probes(
     names: tuple[str, ...], device: str = "cpu"
 ) -> tuple[list[Probe], list[ProbeReading]]:
     """The spec's probes that wrap the timed window (launcher and side probes are the
-    parent's), bound to the run's device, and a reading with source none for each that could
-    not be made."""
+    parent's), bound to the run's device, then the load probe (every run's, innermost: other
+    work during the window), and a reading with source none for each that could not be made."""
+    from cnnbench.measure.probes.load import load_probe
     from cnnbench.measure.probes.perf import control_from_env
 
     probes: list[Probe] = []
@@ -155,6 +156,8 @@ def window_probes(
         except Exception as exc:
             reason = f"could not be made: {type(exc).__name__}: {exc}"
             failed.append(ProbeReading.unavailable(cls.name, cls.kind, reason))
+    if "load" not in names:
+        probes += load_probe()
     return probes, failed
 
 

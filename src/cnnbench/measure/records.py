@@ -11,6 +11,7 @@ from cnnbench.measure.agreement import drift_warning
 from cnnbench.measure.isolation import WorkerOutcome
 from cnnbench.measure.phases import find_phases, phase_warning
 from cnnbench.measure.probes.clock import clock_warnings
+from cnnbench.measure.probes.load import load_warnings
 from cnnbench.measure.stats import noise_warnings, relative_half_width, summarize
 from cnnbench.results._json import JsonDict
 from cnnbench.results.effective import Effective
@@ -207,6 +208,7 @@ def merge_outcomes(
         if extra:
             warnings.append(extra)
     warnings += clock_warnings(readings)
+    warnings += load_warnings(readings)
     throughput_ips = spec.batch / (stats.median / 1e3)
     streams = [r.streams for r in results if r.streams is not None]
     if streams:

@@ -127,6 +127,7 @@ class Sample:
     unattributed_mj: float = 0.0
     target: Quantity = LATENCY
     profiles: int = 1  # repeated profiles joined (medians; see samples_from)
+    contended: int = 0  # repeats left out: other work contended their timed window
 
     @property
     def value(self) -> float:
@@ -289,7 +290,9 @@ def samples_from(
     """One sample per network profiled in ``records``, with the newest counters any of that
     network's records measured. Repeated profiles of the newest profile's spec (``predict fit
     --collect --repeats N``) are joined: the end-to-end target is the median of theirs, and each
-    kernel's time the median of its times, so one disturbed profile moves neither."""
+    kernel's time the median of its times, so one disturbed profile moves neither. A profile
+    whose timed window other work contended (its load reading: :func:`contended`) is left out
+    while an uncontended repeat remains (``contended`` counts them)."""
     profiles: dict[str, list[ResultRecord]] = {}
     counted: dict[str, tuple[Counts, str]] = {}
     for rec in records:  # newest first
@@ -302,7 +305,8 @@ def samples_from(
         if c is not None:
             counted.setdefault(name, (c, rec.id))
     out = []
-    for name, group in sorted(profiles.items()):
+    for name, measured in sorted(profiles.items()):
+        group = [rec for rec in measured if not contended(rec)] or measured
         cost = cost_of(group[0])
         features = NetworkFeatures.of(cost, name)
         parts = [attribute(rec.layers, cost, features) for rec in group]
@@ -321,9 +325,22 @@ def samples_from(
                 llc_bytes=largest_cache_bytes(group[0].machine),
                 lanes=simd_lanes(group[0].machine),
                 profiles=len(group),
+                contended=len(measured) - len(group),
             )
         )
     return out
+
+
+def contended(rec: ResultRecord) -> bool:
+    """Whether other work kept more than :data:`~cnnbench.measure.probes.load.CONTENDED_CPUS`
+    busy in the record's timed window (False for a record without a load reading)."""
+    from cnnbench.measure.probes.load import CONTENDED_CPUS
+
+    for p in rec.probes:
+        others = p.values.get("others_cpus") if p.probe == "load" else None
+        if isinstance(others, int | float) and others > CONTENDED_CPUS:
+            return True
+    return False
 
 
 def _median(values: Iterable[float]) -> float:

@@ -91,6 +91,9 @@ def fit_all(
         "with_counters": sum(s.counts is not None for s in samples),
         # networks whose target was measured per kernel (profiles; energy: metered replays)
         "per_kernel": sum(s.profiled and not s.probe for s in samples),
+        # repeated profiles joined (--collect --repeats), and those left out as contended
+        "profiles": sum(s.profiles for s in samples),
+        "contended": sum(s.contended for s in samples),
         "unavailable": unavailable,
         "held_out_network": {
             name: (m.to_json() if (m := cv.metrics(name)) else None) for name in cv.outcomes

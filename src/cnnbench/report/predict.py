@@ -116,6 +116,15 @@ def fit_lines(summary: dict[str, Any]) -> list[str]:
         f"and {summary.get('probes', 0)} one-layer probes, engine {fp['engine']}, "
         f"machine {fp['machine_id']}, threads {fp['threads'] or 'default'}",
     ]
+    if summary.get("profiles", 0) > summary["networks"] + summary.get("probes", 0):
+        lines.append(
+            f"  {summary['profiles']} profiles joined by medians (repeats)"
+            + (
+                f"; {summary['contended']} measured under other load left out"
+                if summary.get("contended")
+                else ""
+            )
+        )
     if summary.get("basis"):
         lines.append(
             f"  energy basis: {summary['basis']} energy per inference "

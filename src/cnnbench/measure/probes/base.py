@@ -128,6 +128,7 @@ _BUILTIN = {
     "rapl": "cnnbench.measure.probes.energy:RaplProbe",
     "nvml": "cnnbench.measure.probes.energy:NvmlProbe",
     "clock": "cnnbench.measure.probes.clock:ClockProbe",
+    "load": "cnnbench.measure.probes.load:LoadProbe",
     "perf": "cnnbench.measure.probes.perf:PerfProbe",
     "cachegrind": "cnnbench.measure.probes.cachegrind:CachegrindProbe",
 }

@@ -60,5 +60,14 @@ def cachegrind_status() -> ProbeStatus:
     return ProbeStatus("counters: cachegrind", True, "simulated caches (deterministic, slow)")
 
 
+def load_status(root: Path = Path("/")) -> ProbeStatus:
+    """The load reading every timed window takes (``measure/probes/load.py``)."""
+    if not (root / "proc/stat").exists():
+        return ProbeStatus("load", False, "no /proc/stat: other work in the window is not read")
+    psi = (root / "proc/pressure/cpu").exists()
+    detail = "/proc/stat" + (" and /proc/pressure/cpu" if psi else " (no PSI: no CPU pressure)")
+    return ProbeStatus("load", True, f"{detail}, every timed window")
+
+
 def all_probes() -> list[ProbeStatus]:
-    return [rapl_status(), nvml_status(), perf_status(), cachegrind_status()]
+    return [rapl_status(), nvml_status(), perf_status(), cachegrind_status(), load_status()]

@@ -1,0 +1,143 @@
+"""Other work on the machine over the timed window: what a timing shares its CPUs with.
+
+Every worker takes this reading around its timed window (it is not asked for in a spec, so
+adding it changed no run's identity). From ``/proc/stat`` (the machine's busy time, including
+steal: time the hypervisor gave to other guests) less ``/proc/self/stat`` (this process's own,
+all its threads), over the window's wall time, ``others_cpus`` is how many CPUs other work kept
+busy on average: other processes, kernel threads (a memory-reclaim daemon scanning pages),
+the parent. ``steal_cpus`` is the hypervisor's share of it; ``cpu_pressure`` is the share of
+the window in which some runnable task waited for a CPU (``/proc/pressure/cpu``, where the
+kernel has PSI). Ticks are ``USER_HZ`` (100 per second), so a window of a second reads other
+work to about 0.02 CPU. :func:`load_warnings` flags a contended window; on a machine others
+share, a timing under load is inflated by a factor no later step can undo.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cnnbench.measure.probes.base import Probe, ProbeReading
+
+CONTENDED_CPUS = 0.25  # other work above a quarter of a CPU on average is flagged
+BUSY_FIELDS = (0, 1, 2, 5, 6, 7)  # user nice system irq softirq steal (guest is in user)
+STEAL_FIELD = 7
+
+
+@dataclass(frozen=True)
+class CpuTimes:
+    """One snapshot: wall clock (s), the machine's busy and steal ticks, this process's ticks,
+    and PSI's cumulative CPU 'some' stall (us; None without PSI)."""
+
+    wall_s: float
+    busy_ticks: int
+    steal_ticks: int
+    own_ticks: int
+    some_stall_us: int | None
+
+
+def parse_proc_stat(text: str) -> tuple[int, int]:
+    """(busy ticks, steal ticks) of the aggregate ``cpu`` line of ``/proc/stat``."""
+    for line in text.splitlines():
+        parts = line.split()
+        if parts and parts[0] == "cpu":
+            ticks = [int(x) for x in parts[1:]] + [0] * 8
+            return sum(ticks[i] for i in BUSY_FIELDS), ticks[STEAL_FIELD]
+    raise ValueError("no aggregate cpu line in /proc/stat")
+
+
+def parse_self_stat(text: str) -> int:
+    """utime + stime (ticks, every thread) of a ``/proc/PID/stat`` line; the command name in
+    parentheses may hold spaces and parentheses, so fields are counted after the last ')'."""
+    fields = text[text.rindex(")") + 2 :].split()
+    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
+
+
+def parse_pressure(text: str) -> int | None:
+    """The cumulative ``some`` stall (us) of ``/proc/pressure/cpu``."""
+    for line in text.splitlines():
+        if line.startswith("some "):
+            for item in line.split()[1:]:
+                key, _, value = item.partition("=")
+                if key == "total":
+                    return int(value)
+    return None
+
+
+def snapshot(root: Path = Path("/"), clock: Callable[[], float] = time.monotonic) -> CpuTimes:
+    busy, steal = parse_proc_stat((root / "proc/stat").read_text())
+    own = parse_self_stat((root / "proc/self/stat").read_text())
+    try:
+        some = parse_pressure((root / "proc/pressure/cpu").read_text())
+    except OSError:  # no PSI (an older kernel, or one built without it)
+        some = None
+    return CpuTimes(clock(), busy, steal, own, some)
+
+
+def reading(
+    before: CpuTimes, after: CpuTimes, hz: int, cpus: int, probe: str = "load"
+) -> ProbeReading:
+    """The window between two snapshots as a reading (see the module docstring)."""
+    wall = after.wall_s - before.wall_s
+    if wall <= 0:
+        return ProbeReading.unavailable(probe, "other", "an empty window")
+    others = max(0, (after.busy_ticks - before.busy_ticks) - (after.own_ticks - before.own_ticks))
+    values: dict[str, float | int | None] = {
+        "others_cpus": others / hz / wall,
+        "steal_cpus": (after.steal_ticks - before.steal_ticks) / hz / wall,
+        "cpus": cpus,
+        "tick_s": 1 / hz,
+    }
+    source = "/proc/stat"
+    if before.some_stall_us is not None and after.some_stall_us is not None:
+        values["cpu_pressure"] = (after.some_stall_us - before.some_stall_us) / 1e6 / wall
+        source += ", /proc/pressure/cpu"
+    return ProbeReading(probe, "other", source, values, window_s=wall)
+
+
+class LoadProbe(Probe):
+    name = "load"
+    kind = "other"
+
+    def __init__(self, root: Path = Path("/")) -> None:
+        self.root = root
+        self._before: CpuTimes | None = None
+        self._hz = os.sysconf("SC_CLK_TCK")
+        self._cpus = os.cpu_count() or 1
+
+    def start(self) -> None:
+        self._before = snapshot(self.root)
+
+    def stop(self) -> ProbeReading:
+        if self._before is None:
+            return ProbeReading.unavailable(self.name, self.kind, "stopped before it started")
+        return reading(self._before, snapshot(self.root), self._hz, self._cpus, self.name)
+
+
+def load_probe() -> list[Probe]:
+    """The load probe where this machine has ``/proc/stat`` (Linux), else none."""
+    try:
+        snapshot()
+    except (OSError, ValueError):
+        return []
+    return [LoadProbe()]
+
+
+def load_warnings(readings: Sequence[ProbeReading]) -> list[str]:
+    """A timed window in which other work kept more than :data:`CONTENDED_CPUS` busy."""
+    loads = [r for r in readings if r.probe == "load" and r.source != "none"]
+    out = []
+    for i, r in enumerate(loads):
+        others = r.values.get("others_cpus")
+        if isinstance(others, int | float) and others > CONTENDED_CPUS:
+            where = f" (round {i + 1})" if len(loads) > 1 else ""
+            steal = r.values.get("steal_cpus")
+            of_which = f", {steal:.2f} of it steal" if isinstance(steal, int | float) else ""
+            out.append(
+                f"load: other work kept {others:.2f} CPU busy in the timed window{where}"
+                f"{of_which}; the timing may be inflated"
+            )
+    return out
