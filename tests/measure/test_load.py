@@ -14,6 +14,7 @@ from cnnbench.measure.probes.base import ProbeReading
 from cnnbench.measure.probes.load import (
     CpuTimes,
     LoadProbe,
+    contended,
     load_warnings,
     parse_pressure,
     parse_proc_stat,
@@ -64,6 +65,16 @@ def test_without_psi_the_reading_says_so_and_an_idle_window_warns_nothing() -> N
     idle = reading(before, replace(before, wall_s=before.wall_s + 1), hz=100, cpus=2)
     assert idle.values["others_cpus"] == 0 and load_warnings([idle]) == []
     assert reading(before, before, 100, 2).source == "none"  # an empty window
+
+
+def test_a_window_shorter_than_its_ticks_can_resolve_is_not_called_contended() -> None:
+    start = CpuTimes(0.0, 0, 0, 0, None)
+    short = reading(start, CpuTimes(0.01, 1, 0, 0, None), hz=100, cpus=2)  # one tick in 10 ms
+    assert short.values["others_cpus"] == pytest.approx(1.0)
+    assert short.values["resolution_cpus"] == pytest.approx(2.0)
+    assert not contended(short) and load_warnings([short]) == []
+    long = reading(start, CpuTimes(1.0, 30, 0, 0, None), hz=100, cpus=2)  # 0.30 +- 0.02
+    assert contended(long) and load_warnings([long])
 
 
 def test_rounds_are_named_and_unavailable_readings_are_skipped() -> None:

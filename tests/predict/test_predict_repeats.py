@@ -128,3 +128,29 @@ def test_a_repeat_other_work_contended_is_left_out_while_a_clean_one_remains() -
     assert s.latency_ms == pytest.approx(1.1) and busy.id not in s.run_ids
     (only,) = samples_from([busy], _cost)  # type: ignore[arg-type]
     assert only.profiles == 1 and only.contended == 0  # nothing cleaner: kept, not dropped
+
+
+@pytest.mark.slow
+def test_collect_measures_rounds_until_each_spec_has_its_repeats(tmp_path: Path) -> None:
+    """The command's collection loop on two tiny specs: the first pass (resumed), then one more
+    round, each spec measured in its own fresh worker; a later call with the same repeats runs
+    nothing more."""
+    pytest.importorskip("onnxruntime")
+    from cnnbench.cli.main import build_parser
+    from cnnbench.cli.predict import _collect
+    from cnnbench.execute.plan import RunRequest, plan
+    from cnnbench.spec import Budget
+
+    db = tmp_path / "cnnbench.db"
+    argv = ["predict", "fit", "-e", "onnxruntime", "--db", str(db), "--collect", "--repeats", "2"]
+    args = build_parser().parse_args(argv)
+    budget = Budget(seconds=0.05, min_samples=3, warmup_max_s=0.02, profile_calls=1)
+    specs = plan(RunRequest(("tinynet", "layer/conv?cin=8&cout=8&hw=8"), ("onnxruntime",),
+                            modes=("profile",), threads=1, budget=budget))  # fmt: skip
+    _collect(args, specs)
+    _collect(args, specs)  # already two of each: nothing runs
+    with Store(db, create=False) as store:
+        records = list(store.query(engine="onnxruntime"))
+        assert short_of(specs, store, records[0].machine["id"], 2) == []
+    assert sorted(r.spec.model.name for r in records) == sorted([s.model.name for s in specs] * 2)
+    assert all(r.status == "ok" and any(p.probe == "load" for p in r.probes) for r in records)

@@ -332,15 +332,11 @@ def samples_from(
 
 
 def contended(rec: ResultRecord) -> bool:
-    """Whether other work kept more than :data:`~cnnbench.measure.probes.load.CONTENDED_CPUS`
-    busy in the record's timed window (False for a record without a load reading)."""
-    from cnnbench.measure.probes.load import CONTENDED_CPUS
+    """Whether other work contended the record's timed window, beyond its load reading's
+    resolution (:func:`cnnbench.measure.probes.load.contended`; False without a reading)."""
+    from cnnbench.measure.probes.load import contended as window_contended
 
-    for p in rec.probes:
-        others = p.values.get("others_cpus") if p.probe == "load" else None
-        if isinstance(others, int | float) and others > CONTENDED_CPUS:
-            return True
-    return False
+    return any(window_contended(p) for p in rec.probes)
 
 
 def _median(values: Iterable[float]) -> float:

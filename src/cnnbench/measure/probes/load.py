@@ -7,9 +7,12 @@ all its threads), over the window's wall time, ``others_cpus`` is how many CPUs 
 busy on average: other processes, kernel threads (a memory-reclaim daemon scanning pages),
 the parent. ``steal_cpus`` is the hypervisor's share of it; ``cpu_pressure`` is the share of
 the window in which some runnable task waited for a CPU (``/proc/pressure/cpu``, where the
-kernel has PSI). Ticks are ``USER_HZ`` (100 per second), so a window of a second reads other
-work to about 0.02 CPU. :func:`load_warnings` flags a contended window; on a machine others
-share, a timing under load is inflated by a factor no later step can undo.
+kernel has PSI). Ticks are ``USER_HZ`` (100 per second) and each of the two differences may be
+a tick off at either end, so ``resolution_cpus`` (2 ticks over the window) is the reading's
+uncertainty: 0.02 CPU over a second, more than a CPU over a 10 ms window, which therefore tells
+nothing. :func:`contended` (and :func:`load_warnings`) call a window contended only when other
+work exceeds :data:`CONTENDED_CPUS` by more than that; on a machine others share, a timing
+under load is inflated by a factor no later step can undo.
 """
 
 from __future__ import annotations
@@ -88,6 +91,7 @@ def reading(
     values: dict[str, float | int | None] = {
         "others_cpus": others / hz / wall,
         "steal_cpus": (after.steal_ticks - before.steal_ticks) / hz / wall,
+        "resolution_cpus": 2 / hz / wall,
         "cpus": cpus,
         "tick_s": 1 / hz,
     }
@@ -126,13 +130,22 @@ def load_probe() -> list[Probe]:
     return [LoadProbe()]
 
 
+def contended(r: ProbeReading) -> bool:
+    """Whether the load reading shows other work above :data:`CONTENDED_CPUS` by more than its
+    resolution (a reading that is not a load reading, or has no figure, is not)."""
+    others, resolution = r.values.get("others_cpus"), r.values.get("resolution_cpus", 0.0)
+    if r.probe != "load" or not isinstance(others, int | float):
+        return False
+    return others - (resolution if isinstance(resolution, int | float) else 0.0) > CONTENDED_CPUS
+
+
 def load_warnings(readings: Sequence[ProbeReading]) -> list[str]:
     """A timed window in which other work kept more than :data:`CONTENDED_CPUS` busy."""
     loads = [r for r in readings if r.probe == "load" and r.source != "none"]
     out = []
     for i, r in enumerate(loads):
         others = r.values.get("others_cpus")
-        if isinstance(others, int | float) and others > CONTENDED_CPUS:
+        if isinstance(others, int | float) and contended(r):
             where = f" (round {i + 1})" if len(loads) > 1 else ""
             steal = r.values.get("steal_cpus")
             of_which = f", {steal:.2f} of it steal" if isinstance(steal, int | float) else ""
