@@ -133,10 +133,13 @@ def load_probe() -> list[Probe]:
 def contended(r: ProbeReading) -> bool:
     """Whether the load reading shows other work above :data:`CONTENDED_CPUS` by more than its
     resolution (a reading that is not a load reading, or has no figure, is not)."""
-    others, resolution = r.values.get("others_cpus"), r.values.get("resolution_cpus", 0.0)
+    others, tick_s = r.values.get("others_cpus"), r.values.get("tick_s")
     if r.probe != "load" or not isinstance(others, int | float):
         return False
-    return others - (resolution if isinstance(resolution, int | float) else 0.0) > CONTENDED_CPUS
+    resolution = 0.0  # from the tick and the window (a reading may predate resolution_cpus)
+    if isinstance(tick_s, int | float) and r.window_s:
+        resolution = 2 * tick_s / r.window_s
+    return others - resolution > CONTENDED_CPUS
 
 
 def load_warnings(readings: Sequence[ProbeReading]) -> list[str]:
