@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnnbench.predict.features import KernelFeatures, misaligned_bytes
+from cnnbench.predict.features import KernelFeatures, input_loads, misaligned_bytes
 from cnnbench.predict.predictors import _fit_scales, _network_x, _rest
 from cnnbench.results.sections import LayerRecord
 
@@ -27,6 +27,20 @@ def test_misaligned_bytes_count_the_sides_whose_channels_fill_no_whole_vector() 
     assert misaligned_bytes(_conv(20, 20), 8) == _conv(20, 20).bytes  # both sides, AVX2 too
     assert misaligned_bytes(_conv(3, 64), 16) == 0  # an RGB input is read as it is
     assert misaligned_bytes(k, 0) == 0  # lanes unknown: nothing is claimed
+
+
+def test_input_loads_count_one_load_per_output_channels_reused_up_to_four_vectors() -> None:
+    narrow, wide, wider = _conv(64, 16), _conv(64, 64), _conv(64, 256)
+    # AVX-512: 16 lanes, 4 vectors = 64 output channels share each load
+    assert input_loads(narrow, 16) == narrow.macs // 16
+    assert input_loads(wide, 16) == wide.macs // 64
+    assert input_loads(wider, 16) == wider.macs // 64  # beyond 4 vectors: another pass
+    # AVX2: 8 lanes, 4 vectors = 32 channels
+    assert input_loads(wide, 8) == wide.macs // 32 and input_loads(narrow, 8) == narrow.macs // 16
+    depthwise = KernelFeatures(
+        "conv_dw", ("d",), 28 * 28 * 9 * 32, 0, 0, 0, 0, 0, 9, 1, 32, 32, 32
+    )  # fmt: skip
+    assert input_loads(depthwise, 16) == 0 and input_loads(wide, 0) == 0
 
 
 def test_layout_layers_join_the_kernel_executed_before_them() -> None:

@@ -8,9 +8,9 @@ energy per inference in mJ where a meter measured it (the same forms; times belo
   MACs``, and SyNERGY's two stages from counters and MACs.
 * :class:`PerLayer`: a network's time is ``a + sum_kind s_kind * sum_k f_kind(k) + b *
   kernels``: one model per kernel kind (linear in MACs, MACs padded to the SIMD lanes, FLOPs
-  beyond MACs, weight, activation, fused-tail, cold weight and misaligned bytes; a log-linear
-  model or gradient-boosted trees where a cross-validated comparison inside the training set
-  says the line fails), trained on profiled network kernels and one-layer probes and summed
+  beyond MACs, weight, activation, fused-tail, cold weight and misaligned bytes, input loads;
+  a log-linear model or gradient-boosted trees where a cross-validated comparison inside the
+  training set says the line fails), trained on profiled network kernels and one-layer probes and summed
   over the predicted kernels, plus per-network terms fitted on the networks' end-to-end times.
 """
 
@@ -76,7 +76,8 @@ def _linear_x(k: KernelFeatures) -> list[float]:
     return [float(k.macs), float(k.padded_macs or k.macs), float(k.flops - 2 * k.macs),
             float(k.weight_bytes),
             float(k.input_bytes + k.output_bytes), float(k.tail_bytes),
-            float(k.cold_weight_bytes), float(k.misaligned_bytes)]  # fmt: skip
+            float(k.cold_weight_bytes), float(k.misaligned_bytes),
+            float(k.input_loads)]  # fmt: skip
 
 
 @dataclass

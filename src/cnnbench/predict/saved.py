@@ -21,7 +21,7 @@ from typing import Any
 from cnnbench._fs import atomic_path
 from cnnbench.errors import BadInput
 
-FORMAT = 3  # 3: layout reorders in kernels, misaligned bytes, a scale per kind; energy targets
+FORMAT = 4  # 3: layout reorders, misaligned bytes, a scale per kind, energy; 4: input loads
 
 
 def models_dir() -> Path:
