@@ -280,33 +280,23 @@ class Store:
 
     def ok_run_ids(self, keys: Iterable[str]) -> dict[str, str]:
         """For each of ``keys`` that has an ok run: the id of its newest ok run (for resume)."""
-        wanted = list(dict.fromkeys(keys))
-        out: dict[str, str] = {}
-        for start in range(0, len(wanted), KEYS_PER_QUERY):
-            chunk = wanted[start : start + KEYS_PER_QUERY]
-            marks = ",".join("?" * len(chunk))
-            rows = self._conn.execute(
-                f"SELECT key, id FROM runs WHERE status = 'ok' AND key IN ({marks}) "
-                "ORDER BY created, rowid",
-                chunk,
-            )
-            out.update(rows)  # oldest first: the newest run of a key is written last
-        return out
+        # oldest first: the newest run of a key is written last
+        return dict(self._ok_rows("key, id", "ORDER BY created, rowid", keys))
 
     def ok_run_counts(self, keys: Iterable[str]) -> dict[str, int]:
         """For each of ``keys`` that has an ok run: how many (repeated measurements)."""
+        return {k: int(n) for k, n in self._ok_rows("key, COUNT(*)", "GROUP BY key", keys)}
+
+    def _ok_rows(self, columns: str, tail: str, keys: Iterable[str]) -> Iterator[Any]:
+        """``SELECT columns`` of the ok runs of ``keys``, in chunks of :data:`KEYS_PER_QUERY`."""
         wanted = list(dict.fromkeys(keys))
-        out: dict[str, int] = {}
         for start in range(0, len(wanted), KEYS_PER_QUERY):
             chunk = wanted[start : start + KEYS_PER_QUERY]
             marks = ",".join("?" * len(chunk))
-            rows = self._conn.execute(
-                f"SELECT key, COUNT(*) FROM runs WHERE status = 'ok' AND key IN ({marks}) "
-                "GROUP BY key",
+            yield from self._conn.execute(
+                f"SELECT {columns} FROM runs WHERE status = 'ok' AND key IN ({marks}) {tail}",
                 chunk,
             )
-            out.update((k, int(n)) for k, n in rows)
-        return out
 
     def count(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
