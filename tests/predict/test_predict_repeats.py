@@ -154,3 +154,22 @@ def test_collect_measures_rounds_until_each_spec_has_its_repeats(tmp_path: Path)
         assert short_of(specs, store, records[0].machine["id"], 2) == []
     assert sorted(r.spec.model.name for r in records) == sorted([s.model.name for s in specs] * 2)
     assert all(r.status == "ok" and any(p.probe == "load" for p in r.probes) for r in records)
+
+
+def test_the_repeats_spread_is_each_repeat_against_the_median_of_the_others() -> None:
+    pytest.importorskip("onnx")
+    from cnnbench.predict.evaluate import repeat_spread
+
+    group = [
+        _profile(1.0, (0.4, 0.1), 3),
+        _profile(1.2, (0.4, 0.1), 2),
+        _profile(1.1, (0.4, 0.1), 1),
+    ]
+    (s,) = samples_from(group, _cost)  # type: ignore[arg-type]
+    assert s.repeat_ms == pytest.approx((1.0, 1.2, 1.1))
+    m = repeat_spread([s])
+    assert m is not None and m.n == 3
+    expected = [100 * abs(1.0 / 1.15 - 1), 100 * abs(1.2 / 1.05 - 1), 0.0]
+    assert m.mape == pytest.approx(sum(expected) / 3) and m.within_10 == pytest.approx(1 / 3)
+    (single,) = samples_from(group[:1], _cost)  # type: ignore[arg-type]
+    assert repeat_spread([single]) is None  # one profile: nothing to compare

@@ -127,6 +127,7 @@ class Sample:
     unattributed_mj: float = 0.0
     target: Quantity = LATENCY
     profiles: int = 1  # repeated profiles joined (medians; see samples_from)
+    repeat_ms: tuple[float, ...] = ()  # each joined profile's end-to-end figure, newest first
     contended: int = 0  # repeats left out: other work contended their timed window
 
     @property
@@ -325,6 +326,7 @@ def samples_from(
                 llc_bytes=largest_cache_bytes(group[0].machine),
                 lanes=simd_lanes(group[0].machine),
                 profiles=len(group),
+                repeat_ms=tuple(target_ms(rec, statistic) for rec in group),
                 contended=len(measured) - len(group),
             )
         )

@@ -85,6 +85,21 @@ class Metrics:
         return dict(self.__dict__)
 
 
+def repeat_spread(samples: Sequence[Sample]) -> Metrics | None:
+    """How far the networks' repeated profiles (``--collect --repeats``) lie from each other, in
+    a predictor's metrics: each repeat's end-to-end figure against the median of the network's
+    other repeats. A predictor judged on targets this noisy cannot score much better; the
+    median of N repeats, which the targets are, is steadier than one repeat. None without
+    repeats (latency only: an energy sample has none)."""
+    outcomes = [
+        Outcome(s.model, s.family, statistics.median(s.repeat_ms[:i] + s.repeat_ms[i + 1 :]), r)
+        for s in samples
+        if not s.probe and len(s.repeat_ms) > 1 and not s.target.energy
+        for i, r in enumerate(s.repeat_ms)
+    ]
+    return Metrics.of(outcomes)
+
+
 @dataclass(frozen=True)
 class Evaluation:
     by: SplitBy
@@ -92,6 +107,7 @@ class Evaluation:
     skipped: dict[str, int]  # predictor -> held-out networks it could not predict
     reasons: dict[str, str]
     target: Quantity = LATENCY
+    spread: Metrics | None = None  # the targets' own repeats (see repeat_spread)
 
     def metrics(self, predictor: str) -> Metrics | None:
         return Metrics.of(self.outcomes.get(predictor, ()))
@@ -106,6 +122,7 @@ class Evaluation:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"by": self.by, "unit": self.target.unit, "predictors": {}}
+        out["repeat_spread"] = self.spread.to_json() if self.spread else None
         measured, predicted = f"measured_{self.target.key}", f"predicted_{self.target.key}"
         for name, outcomes in self.outcomes.items():
             m = Metrics.of(outcomes)
@@ -154,4 +171,7 @@ def cross_validate(
                 if isinstance(model, Synergy) and s.counts is not None:
                     q = model.from_counts(s.counts.instructions, s.counts.memory)
                     outcomes[STAGE1].append(Outcome(s.model, s.family, s.value, q))
-    return Evaluation(by, {k: tuple(v) for k, v in outcomes.items()}, skipped, reasons, target)
+    return Evaluation(
+        by, {k: tuple(v) for k, v in outcomes.items()}, skipped, reasons, target,
+        repeat_spread(samples),
+    )  # fmt: skip

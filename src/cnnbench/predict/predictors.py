@@ -10,8 +10,9 @@ energy per inference in mJ where a meter measured it (the same forms; times belo
   kernels``: one model per kernel kind (linear in MACs, MACs padded to the SIMD lanes, FLOPs
   beyond MACs, weight, activation, fused-tail, cold weight and misaligned bytes, input loads;
   a log-linear model or gradient-boosted trees where a cross-validated comparison inside the
-  training set says the line fails), trained on profiled network kernels and one-layer probes and summed
-  over the predicted kernels, plus per-network terms fitted on the networks' end-to-end times.
+  training set says the line fails), trained on profiled network kernels and one-layer probes
+  and summed over the predicted kernels, plus per-network terms fitted on the networks'
+  end-to-end times.
 """
 
 from __future__ import annotations

@@ -74,6 +74,13 @@ def eval_tables(engine: str, evals: Sequence[Evaluation], *, networks: bool = Fa
             _pct(m.median_ape), _pct(m.rmspe), _share(m.within_5), _share(m.within_10),
             row["worst"],
         )  # fmt: skip
+    spread = evals[0].spread if evals else None
+    if spread is not None:
+        t.add_row(
+            "-", "repeats vs each other", str(spread.n), _pct(spread.mape), _pct(spread.mape_sd),
+            _pct(spread.median_ape), _pct(spread.rmspe), _share(spread.within_5),
+            _share(spread.within_10), "the targets' own spread: each repeat vs the others' median",
+        )  # fmt: skip
     tables = [t]
     if networks:
         for ev in evals:
