@@ -32,7 +32,12 @@ def test_parsers_read_the_kernel_formats() -> None:
     assert busy == 4162055 + 220166 + 602900 + 0 + 8462 + 5197  # user nice system irq softirq steal
     assert steal == 5197
     # the command name holds a space and parentheses: fields count from the last ')'
-    assert parse_self_stat((FIXTURES / "before/proc/self/stat").read_text()) == 1200 + 35
+    assert parse_self_stat((FIXTURES / "before/proc/self/stat").read_text()) == (
+        1200 + 35,
+        52407,
+        0,
+    )
+    assert parse_self_stat((FIXTURES / "after/proc/self/stat").read_text()) == (1275 + 40, 52410, 2)
     assert parse_pressure((FIXTURES / "before/proc/pressure/cpu").read_text()) == 4542381539
     with pytest.raises(ValueError):
         parse_proc_stat("intr 1 2 3\n")
@@ -48,9 +53,12 @@ def test_a_window_reads_others_steal_and_pressure_from_fixture_trees() -> None:
     assert r.values["steal_cpus"] == pytest.approx(0.1)
     assert r.values["cpu_pressure"] == pytest.approx(0.25)  # 250 ms of stall in 1 s
     assert r.window_s == pytest.approx(1.0) and r.source == "/proc/stat, /proc/pressure/cpu"
+    assert r.values["minor_faults"] == 3 and r.values["major_faults"] == 2
     assert load_warnings([r]) == [
         "load: other work kept 0.60 CPU busy in the timed window, 0.10 of it steal; "
-        "the timing may be inflated"
+        "the timing may be inflated",
+        "load: 2 major page fault(s) in the timed window: memory the run uses was paged out "
+        "under it and read back",
     ]
 
 
@@ -62,6 +70,7 @@ def test_without_psi_the_reading_says_so_and_an_idle_window_warns_nothing() -> N
     r = reading(before, after, hz=100, cpus=2)
     assert "cpu_pressure" not in r.values and r.source == "/proc/stat"
     assert r.values["others_cpus"] == pytest.approx(0.3)
+    assert r.values["major_faults"] == 2  # the nopsi tree's process stat is the after one
     idle = reading(before, replace(before, wall_s=before.wall_s + 1), hz=100, cpus=2)
     assert idle.values["others_cpus"] == 0 and load_warnings([idle]) == []
     assert reading(before, before, 100, 2).source == "none"  # an empty window

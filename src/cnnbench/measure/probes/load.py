@@ -7,8 +7,11 @@ all its threads), over the window's wall time, ``others_cpus`` is how many CPUs 
 busy on average: other processes, kernel threads (a memory-reclaim daemon scanning pages),
 the parent. ``steal_cpus`` is the hypervisor's share of it; ``cpu_pressure`` is the share of
 the window in which some runnable task waited for a CPU (``/proc/pressure/cpu``, where the
-kernel has PSI). Ticks are ``USER_HZ`` (100 per second) and each of the two differences may be
-a tick off at either end, so ``resolution_cpus`` (2 ticks over the window) is the reading's
+kernel has PSI). ``minor_faults`` and ``major_faults`` are this process's page faults in the
+window: a steady timing loop faults little, and a major fault means code or data the run needs
+was paged out under it (memory reclaim, swap) and read back in, which :func:`load_warnings`
+flags. Ticks are ``USER_HZ`` (100 per second) and each of the two differences may be a tick
+off at either end, so ``resolution_cpus`` (2 ticks over the window) is the reading's
 uncertainty: 0.02 CPU over a second, more than a CPU over a 10 ms window, which therefore tells
 nothing. :func:`contended` (and :func:`load_warnings`) call a window contended only when other
 work exceeds :data:`CONTENDED_CPUS` by more than that; on a machine others share, a timing
@@ -40,6 +43,8 @@ class CpuTimes:
     steal_ticks: int
     own_ticks: int
     some_stall_us: int | None
+    minor_faults: int = 0
+    major_faults: int = 0
 
 
 def parse_proc_stat(text: str) -> tuple[int, int]:
@@ -52,11 +57,13 @@ def parse_proc_stat(text: str) -> tuple[int, int]:
     raise ValueError("no aggregate cpu line in /proc/stat")
 
 
-def parse_self_stat(text: str) -> int:
-    """utime + stime (ticks, every thread) of a ``/proc/PID/stat`` line; the command name in
-    parentheses may hold spaces and parentheses, so fields are counted after the last ')'."""
+def parse_self_stat(text: str) -> tuple[int, int, int]:
+    """(utime + stime ticks, minor faults, major faults), every thread, of a ``/proc/PID/stat``
+    line; the command name in parentheses may hold spaces and parentheses, so fields are
+    counted after the last ')'."""
     fields = text[text.rindex(")") + 2 :].split()
-    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
+    # fields 10, 12, 14 and 15 of proc(5): minflt, majflt, utime, stime
+    return int(fields[11]) + int(fields[12]), int(fields[7]), int(fields[9])
 
 
 def parse_pressure(text: str) -> int | None:
@@ -72,12 +79,12 @@ def parse_pressure(text: str) -> int | None:
 
 def snapshot(root: Path = Path("/"), clock: Callable[[], float] = time.monotonic) -> CpuTimes:
     busy, steal = parse_proc_stat((root / "proc/stat").read_text())
-    own = parse_self_stat((root / "proc/self/stat").read_text())
+    own, minor, major = parse_self_stat((root / "proc/self/stat").read_text())
     try:
         some = parse_pressure((root / "proc/pressure/cpu").read_text())
     except OSError:  # no PSI (an older kernel, or one built without it)
         some = None
-    return CpuTimes(clock(), busy, steal, own, some)
+    return CpuTimes(clock(), busy, steal, own, some, minor, major)
 
 
 def reading(
@@ -92,6 +99,8 @@ def reading(
         "others_cpus": others / hz / wall,
         "steal_cpus": (after.steal_ticks - before.steal_ticks) / hz / wall,
         "resolution_cpus": 2 / hz / wall,
+        "minor_faults": after.minor_faults - before.minor_faults,
+        "major_faults": after.major_faults - before.major_faults,
         "cpus": cpus,
         "tick_s": 1 / hz,
     }
@@ -155,5 +164,12 @@ def load_warnings(readings: Sequence[ProbeReading]) -> list[str]:
             out.append(
                 f"load: other work kept {others:.2f} CPU busy in the timed window{where}"
                 f"{of_which}; the timing may be inflated"
+            )
+        major = r.values.get("major_faults")
+        if isinstance(major, int) and major > 0:
+            where = f" (round {i + 1})" if len(loads) > 1 else ""
+            out.append(
+                f"load: {major} major page fault(s) in the timed window{where}: memory the run "
+                "uses was paged out under it and read back"
             )
     return out
