@@ -173,3 +173,18 @@ def test_the_repeats_spread_is_each_repeat_against_the_median_of_the_others() ->
     assert m.mape == pytest.approx(sum(expected) / 3) and m.within_10 == pytest.approx(1 / 3)
     (single,) = samples_from(group[:1], _cost)  # type: ignore[arg-type]
     assert repeat_spread([single]) is None  # one profile: nothing to compare
+
+
+def test_the_fit_summary_says_how_many_repeats_and_their_spread() -> None:
+    from cnnbench.report.predict import fit_lines
+
+    fp = {"target": "latency", "engine": "torch", "machine_id": "m1", "threads": 1}
+    spread = {"n": 195, "mape": 15.6, "mape_sd": 14.4, "within_10": 0.49}
+    summary = {"fingerprint": fp, "networks": 65, "probes": 160, "with_counters": 3,
+               "profiles": 673, "contended": 2, "repeat_spread": spread,
+               "held_out_network": {}, "unavailable": {}}  # fmt: skip
+    text = "\n".join(fit_lines(summary))
+    assert "673 profiles joined by medians (repeats); 2 measured under other load left out" in text
+    assert "each against the others' median 15.6 +- 14.4 %, within 10 %: 49 % (n=195)" in text
+    once = {**summary, "profiles": 225, "contended": 0, "repeat_spread": None}
+    assert "repeats" not in "\n".join(fit_lines(once))

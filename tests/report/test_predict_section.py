@@ -260,3 +260,27 @@ def test_an_energy_fit_has_its_own_table_and_figure_in_millijoules() -> None:
         n.startswith("onnxruntime:") and "it predicts latency, not energy" in n
         for n in section.notes
     )
+
+
+def test_a_fit_on_repeated_profiles_shows_the_targets_own_spread() -> None:
+    spread = {"n": 123, "mape": 14.5, "mape_sd": 12.8, "median_ape": 11.7, "rmspe": 19.3,
+              "within_5": 0.23, "within_10": 0.44}  # fmt: skip
+    write_fit(fit_doc("torch", profiles=195, repeat_spread=spread), "torch")
+    section = _section(_records())
+    assert section is not None
+    rows = {r[0]: r for r in section.tables[0].rows}
+    assert rows["repeats vs each other"][1:7] == (
+        "123",
+        "14.5 \u00b1 12.8",
+        "11.7",
+        "19.3",
+        "23 %",
+        "44 %",
+    )
+    assert list(rows)[-1] == "repeats vs each other"  # after the predictors
+    assert any("195 profiles joined by medians" in n for n in section.notes)
+    write_fit(fit_doc("torch"), "torch")  # one profile per network: no such row
+    section = _section(_records())
+    assert section is not None and "repeats vs each other" not in {
+        r[0] for r in section.tables[0].rows
+    }

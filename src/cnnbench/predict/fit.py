@@ -94,6 +94,8 @@ def fit_all(
         # repeated profiles joined (--collect --repeats), and those left out as contended
         "profiles": sum(s.profiles for s in samples),
         "contended": sum(s.contended for s in samples),
+        # the targets' own spread over their repeats (none without repeats)
+        "repeat_spread": cv.spread.to_json() if cv.spread else None,
         "unavailable": unavailable,
         "held_out_network": {
             name: (m.to_json() if (m := cv.metrics(name)) else None) for name in cv.outcomes

@@ -132,6 +132,12 @@ def fit_lines(summary: dict[str, Any]) -> list[str]:
                 else ""
             )
         )
+    if spread := summary.get("repeat_spread"):
+        lines.append(
+            f"  the targets' own repeats: each against the others' median {spread['mape']:.1f} "
+            f"+- {spread['mape_sd']:.1f} %, within 10 %: {100 * spread['within_10']:.0f} % "
+            f"(n={spread['n']})"
+        )
     if summary.get("basis"):
         lines.append(
             f"  energy basis: {summary['basis']} energy per inference "

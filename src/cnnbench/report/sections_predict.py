@@ -154,6 +154,24 @@ def fit_table(fit: Fit) -> tuple[Table, list[str]]:
                 *common,
             )
         )
+    if spread := s.get("repeat_spread"):  # the targets' own repeats, a floor under the rows
+        rows.append(
+            (
+                "repeats vs each other",
+                str(int(spread["n"])),
+                f"{_pct(spread['mape'])} \u00b1 {_pct(spread['mape_sd'])}",
+                _pct(spread.get("median_ape")),
+                _pct(spread.get("rmspe")),
+                _share(spread.get("within_5")),
+                _share(spread.get("within_10")),
+                *common,
+            )
+        )
+        notes.append(
+            f"{fp.engine}: {int(s.get('profiles') or 0)} profiles joined by medians; "
+            "'repeats vs each other' is each repeat against the median of its network's "
+            "others: the targets' own spread, which no predictor can beat by much"
+        )
     energy = fit.target != "latency"
     basis = s.get("basis") or fp.statistic
     what = (
