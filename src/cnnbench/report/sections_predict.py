@@ -119,6 +119,18 @@ def _predictors(summary: Mapping[str, Any]) -> list[str]:
     return known + sorted(set(names) - set(known))
 
 
+def _cells(m: Mapping[str, Any]) -> tuple[str, ...]:
+    """n, MAPE +- SD, median, RMSPE, within 5 and 10 % of one row of metrics."""
+    return (
+        str(int(m["n"])),
+        f"{_pct(m['mape'])} \u00b1 {_pct(m['mape_sd'])}",
+        _pct(m.get("median_ape")),
+        _pct(m.get("rmspe")),
+        _share(m.get("within_5")),
+        _share(m.get("within_10")),
+    )
+
+
 def fit_table(fit: Fit) -> tuple[Table, list[str]]:
     """The fit's held-out-network errors per predictor, and a note per unavailable one."""
     s, fp = fit.summary, fit.fingerprint
@@ -142,31 +154,9 @@ def fit_table(fit: Fit) -> tuple[Table, list[str]]:
             if why:
                 notes.append(f"{fp.engine}: {label} unavailable: {why}")
             continue
-        rows.append(
-            (
-                label,
-                str(int(m["n"])),
-                f"{_pct(m['mape'])} \u00b1 {_pct(m['mape_sd'])}",
-                _pct(m.get("median_ape")),
-                _pct(m.get("rmspe")),
-                _share(m.get("within_5")),
-                _share(m.get("within_10")),
-                *common,
-            )
-        )
+        rows.append((label, *_cells(m), *common))
     if spread := s.get("repeat_spread"):  # the targets' own repeats, a floor under the rows
-        rows.append(
-            (
-                "repeats vs each other",
-                str(int(spread["n"])),
-                f"{_pct(spread['mape'])} \u00b1 {_pct(spread['mape_sd'])}",
-                _pct(spread.get("median_ape")),
-                _pct(spread.get("rmspe")),
-                _share(spread.get("within_5")),
-                _share(spread.get("within_10")),
-                *common,
-            )
-        )
+        rows.append(("repeats vs each other", *_cells(spread), *common))
         notes.append(
             f"{fp.engine}: {int(s.get('profiles') or 0)} profiles joined by medians; "
             "'repeats vs each other' is each repeat against the median of its network's "
