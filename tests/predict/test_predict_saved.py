@@ -87,3 +87,31 @@ def test_an_onnx_file_is_not_predicted_for_an_engine_that_cannot_run_it(tmp_path
     onnx.write_bytes(b"not read: refused before costing")
     with pytest.raises(BadInput, match="torch does not run ONNX files"):
         predict_one(str(onnx), "torch", "machineA", root=tmp_path)
+
+
+def test_a_fit_reads_only_runs_with_its_engine_options() -> None:
+    from dataclasses import replace
+
+    rec = make_profile_record()
+    machine = str(rec.machine["id"])
+    target = replace(rec.spec.target, options=(("malloc", "Keep"),))
+    kept = replace(rec, spec=replace(rec.spec, target=target))
+    both = [rec, kept]
+    assert select(both, "openvino", threads=1, machine_id=machine) == [rec]
+    only = select(both, "openvino", threads=1, machine_id=machine, options=(("malloc", "keep"),))
+    assert only == [kept]  # values compared as fits key them (lower-cased)
+
+
+def test_a_fit_with_options_is_saved_and_found_under_them(tmp_path: Path) -> None:
+    data = samples(n=8)
+    keep = (("malloc", "keep"),)
+    path, summary = fit_all(data, [], "torch", "machineA", None, root=tmp_path, options=keep)
+    assert path.name == "latency-torch+malloc=keep-machineA.json"
+    assert summary["fingerprint"]["options"] == {"malloc": "keep"}
+    features = data[0].features
+    ok = predict_one("net0", "torch", "machineA", root=tmp_path, features=features, options=keep)
+    assert ok["forced"] is None and ok["options"] == {"malloc": "keep"}
+    with pytest.raises(BadInput, match=r"options malloc=keep, not none.*--force"):
+        predict_one("net0", "torch", "machineA", root=tmp_path, features=features)
+    forced = predict_one("net0", "torch", "machineA", root=tmp_path, features=features, force=True)
+    assert "options malloc=keep, not none" in forced["forced"]

@@ -9,6 +9,10 @@
 * ``show MODEL -e ENGINE [--force]``: one prediction (a registered model or an ONNX file), its
   per-kind contributions, uncertainty and provenance.
 
+``--option KEY=VALUE`` (each command): the engine options of the runs, as ``cnnbench run`` takes
+them. A fit reads only runs with exactly these options (none by default), ``--collect`` measures
+with them, and the fit is saved and found under them (``latency-torch+malloc=keep-MACHINE``).
+
 ``--target energy`` fits energy per inference (mJ) on the runs a meter measured (RAPL, NVML;
 :mod:`cnnbench.predict.energy`); with none, one line says why and the command exits 2.
 """
@@ -38,6 +42,13 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         choices=("latency", "energy"),
         default="latency",
         help="latency (ms), or energy per inference (mJ) where a meter measured it",
+    )
+    common.add_argument(
+        "--option",
+        type=text_arg,
+        action="append",
+        metavar="KEY=VALUE",
+        help="engine option of the runs (a fit reads only runs with exactly these options)",
     )
     common.add_argument(
         "--statistic",
@@ -77,6 +88,18 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     w.set_defaults(func=cmd_show)
 
 
+def _options(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
+    """``--option`` pairs, checked against the engine's table, as fits key them."""
+    from cnnbench.cli._args import parse_options
+    from cnnbench.execute.plan import check_options
+    from cnnbench.predict.saved import fit_options
+
+    pairs = parse_options(args.option or ())
+    if pairs:
+        check_options([args.engine], pairs)
+    return fit_options(pairs)
+
+
 def _samples(args: argparse.Namespace) -> tuple[list[Any], list[Any], str]:
     from cnnbench.cli._common import check_store, environment, open_store
     from cnnbench.errors import BadInput
@@ -102,6 +125,7 @@ def _samples(args: argparse.Namespace) -> tuple[list[Any], list[Any], str]:
             study_specs=_study_specs,
             statistic=args.statistic,
             target=target,
+            options=_options(args),
         )
     finally:
         store.close()
@@ -135,7 +159,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
                 raise BadInput(f"--collect --target energy needs an energy meter; here: {meter}")
         specs = collection_specs(
             args.engine, "small" if args.small else "full", counted=args.counted,
-            threads=args.threads, target=args.target,
+            threads=args.threads, target=args.target, options=_options(args),
         )  # fmt: skip
         _collect(args, specs)
     samples, records, machine = _samples(args)
@@ -146,7 +170,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         )
     path, summary = fit_all(
         samples, records, args.engine, machine, args.threads, args.from_study,
-        statistic=args.statistic,
+        statistic=args.statistic, options=_options(args),
     )  # fmt: skip
     if args.json:
         emit_json({"path": str(path), **summary}, args.json)
@@ -217,7 +241,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     from cnnbench.predict.fit import predict_one
 
     machine = str(environment().machine["id"])
-    result = predict_one(args.model, args.engine, machine, force=args.force, target=args.target)
+    result = predict_one(
+        args.model, args.engine, machine,
+        force=args.force, target=args.target, options=_options(args),
+    )  # fmt: skip
     if args.json:
         emit_json(result, args.json)
     else:

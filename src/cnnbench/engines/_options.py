@@ -61,6 +61,16 @@ class Option:
         return value
 
 
+# The worker's C allocator (:mod:`cnnbench.system.malloc`, applied by the worker for every engine
+# whose table lists it, before the model is built).
+MALLOC = Option(
+    "malloc",
+    ("default", "keep"),
+    "default",
+    "glibc malloc as it comes, or keep freed memory (mallopt: no mmap below 32 MiB, no trim)",
+)
+
+
 @dataclass(frozen=True)
 class OptionValues:
     """The parsed options of a target: every option of the table, set or defaulted."""

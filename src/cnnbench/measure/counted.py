@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from cnnbench.spec import RunSpec
+from cnnbench.system import malloc
 
 INPUT_SEED = 0
 
@@ -25,6 +26,7 @@ def prepared_session(spec: RunSpec) -> tuple[Any, Any]:
     from cnnbench.models import create_model, get_model_info
     from cnnbench.models.instance import ModelInstance
 
+    malloc.apply(malloc.setting_of(spec.target.options))  # as the measurement sets it
     engine = get_engine(spec.target.engine)()
     info = get_model_info(spec.model.name, spec.input_shape)
     array = np.random.default_rng(INPUT_SEED).standard_normal(

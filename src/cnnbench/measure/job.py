@@ -37,6 +37,7 @@ from cnnbench.results.sections import Cost, LayerRecord
 from cnnbench.results.speed import Streams
 from cnnbench.results.worker import WorkerResult
 from cnnbench.spec import RunSpec
+from cnnbench.system import malloc
 from cnnbench.system.fingerprint import parse_cpuinfo
 from cnnbench.system.isa import missing_flags
 
@@ -187,6 +188,7 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
 
     spec = RunSpec.from_dict(payload["spec"])
     check_isa_on_machine(spec.target.isa)
+    allocator = malloc.apply(malloc.setting_of(spec.target.options))  # before anything is built
     if spec.loadgen is not None:
         from cnnbench.measure.loadgen import import_loadgen, run_loadgen
 
@@ -257,7 +259,7 @@ def run_measurement(payload: dict[str, Any]) -> dict[str, Any]:
             )
             samples, warm, extra_calls = timing.samples_ns, timing.warmup, timing.extra_calls
             stop_reason, rel_half_width = timing.stop_reason, timing.rel_half_width
-        effective = session.effective()
+        effective = {**session.effective(), "malloc": allocator}
         output = session.to_numpy(session.run(inputs)) if reference is not None else None
     layers: tuple[LayerRecord, ...] = ()
     profile = None

@@ -96,8 +96,9 @@ def _readings(
 
 
 def _with_calls(p: ProbeReading, calls: int | None) -> ProbeReading:
-    """A counters reading of the timed window, with the window's calls (per-inference counts)."""
-    if p.kind != "counters" or not calls or "inferences" in p.values:
+    """A counters or load reading of the timed window, with the window's calls (per-inference
+    counts: cache misses, page faults)."""
+    if (p.kind != "counters" and p.probe != "load") or not calls or "inferences" in p.values:
         return p
     return replace(p, values={**p.values, "inferences": calls})
 

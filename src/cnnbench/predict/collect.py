@@ -151,9 +151,10 @@ def collection_specs(
     counted: int = 3,
     threads: int | None = None,
     target: str = "latency",
+    options: tuple[tuple[str, str], ...] = (),
 ) -> list[RunSpec]:
     """Profile runs of the training networks (for energy: metered replays), then cachegrind
-    runs of ``counted`` of them."""
+    runs of ``counted`` of them, all with the engine ``options``."""
     budget = Budget(seconds=1.0 if size == "full" else 0.3, profile_calls=5)
     energy = target == "energy"
     specs = plan(
@@ -164,6 +165,7 @@ def collection_specs(
             threads=threads,
             budget=budget,
             probes=("energy",) if energy else (),
+            options=options,
         )
     )
     if counted:
@@ -174,6 +176,7 @@ def collection_specs(
                 threads=threads,
                 budget=Budget(seconds=0.5),
                 probes=("cachegrind",),
+                options=options,
             )
         )
     return specs

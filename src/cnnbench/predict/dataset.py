@@ -41,6 +41,7 @@ from cnnbench.predict.features import (
     simd_lanes,
 )
 from cnnbench.predict.network_cost import default_cost
+from cnnbench.predict.saved import fit_options
 from cnnbench.results.record import ResultRecord, run_key
 from cnnbench.results.sections import LayerRecord
 
@@ -244,7 +245,15 @@ def counts_of(rec: ResultRecord) -> Counts | None:
     return Counts(float(instructions), float(memory), f"{rec.counters.source}: {'+'.join(keys)}")
 
 
-def eligible(rec: ResultRecord, engine: str, threads: int | None, machine_id: str | None) -> bool:
+def eligible(
+    rec: ResultRecord,
+    engine: str,
+    threads: int | None,
+    machine_id: str | None,
+    options: Sequence[tuple[str, str]] = (),
+) -> bool:
+    """An ok fp32 batch-1 CPU run of ``engine`` at ``threads`` on ``machine_id`` whose engine
+    options are exactly ``options`` (as :func:`~cnnbench.predict.saved.fit_options` keys them)."""
     t = rec.spec.target
     return (
         rec.status == "ok"
@@ -253,6 +262,7 @@ def eligible(rec: ResultRecord, engine: str, threads: int | None, machine_id: st
         and t.precision == "fp32"
         and rec.spec.batch == 1
         and t.threads == threads
+        and fit_options(t.options) == tuple(options)
         and (machine_id is None or rec.machine.get("id") == machine_id)
     )
 
@@ -274,13 +284,14 @@ def select(
     threads: int | None = None,
     machine_id: str | None = None,
     keys: set[str] | None = None,
+    options: Sequence[tuple[str, str]] = (),
 ) -> list[ResultRecord]:
-    """The records a fit may read: this engine's ok fp32 batch-1 CPU runs at ``threads``, on
-    ``machine_id``, and (for a study) only those whose run key is in ``keys``; newest first."""
+    """The records a fit may read (:func:`eligible`), and (for a study) only those whose run
+    key is in ``keys``; newest first."""
     out = [
         r
         for r in records
-        if eligible(r, engine, threads, machine_id) and (keys is None or r.key in keys)
+        if eligible(r, engine, threads, machine_id, options) and (keys is None or r.key in keys)
     ]
     return sorted(out, key=lambda r: r.created, reverse=True)
 
@@ -356,6 +367,7 @@ def load_samples(
     cost_of: CostOf = default_cost,
     statistic: str = "median",
     target: Quantity = LATENCY,
+    options: Sequence[tuple[str, str]] = (),
 ) -> tuple[list[Sample], list[ResultRecord]]:
     """The samples of this machine's records for ``engine`` (a study's only, when named), and
     the records they came from; for ``ENERGY``, see :func:`cnnbench.predict.energy.samples_from`
@@ -367,6 +379,7 @@ def load_samples(
         threads=threads,
         machine_id=machine_id,
         keys=keys,
+        options=options,
     )
     if target.energy:
         from cnnbench.predict import energy

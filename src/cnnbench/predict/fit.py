@@ -58,8 +58,10 @@ def fit_all(
     *,
     statistic: str = "median",
     root: Path | None = None,
+    options: Sequence[tuple[str, str]] = (),
 ) -> tuple[Path, dict[str, Any]]:
-    """Fit, cross-validate by network, save; the saved file and its summary."""
+    """Fit, cross-validate by network, save; the saved file and its summary. ``options`` are
+    the engine options of the runs (:func:`~cnnbench.predict.saved.fit_options`)."""
     target = samples[0].target if samples else LATENCY
     fitted, unavailable = fit_predictors(samples)
     if target.energy and "per-layer" in unavailable:
@@ -80,6 +82,7 @@ def fit_all(
         study=study,
         statistic=target.basis if target.energy else statistic,
         created=now_iso(),
+        options=tuple(options),
     )
     cv = cross_validate(samples, "network")
     summary: dict[str, Any] = {
@@ -117,7 +120,8 @@ def fit_all(
             summary["without_per_kernel"] = [
                 s.model for s in samples if not s.profiled and not s.probe
             ]
-    path = save(Saved(fp, summary, fitted), model_path(target.name, engine, machine_id, root))
+    path = model_path(target.name, engine, machine_id, root, options)
+    path = save(Saved(fp, summary, fitted), path)
     return path, {"fingerprint": fp.to_json(), **summary}
 
 
@@ -157,21 +161,23 @@ def predict_one(
     root: Path | None = None,
     features: NetworkFeatures | None = None,
     target: str = "latency",
+    options: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """One prediction per saved predictor, the per-layer one first, with its provenance; a
-    fit of another target is refused (forced or not)."""
+    fit of another target is refused (forced or not). ``options``: the engine options of
+    the runs the fit should have been made on (another option set is refused unless forced)."""
     from cnnbench.predict.saved import read_fingerprint
 
     unit = quantity(target)
-    path = model_path(target, engine, machine_id, root)
+    path = model_path(target, engine, machine_id, root, options)
     if not path.exists():  # another machine's (or engine's) fit: refused below unless forced
-        found = sorted(path.parent.glob(f"{target}-{engine}-*.json"))
+        found = sorted(path.parent.glob(f"{target}-{engine}[-+]*.json"))
         if not found:
             found = sorted(path.parent.glob(f"{target}-*.json"))
         path = found[0] if found else path
     if not path.exists():
         other = "energy" if target == "latency" else "latency"
-        fits = sorted(path.parent.glob(f"{other}-{engine}-*.json"))
+        fits = sorted(path.parent.glob(f"{other}-{engine}[-+]*.json"))
         if fits:
             raise BadInput(
                 f"no {target} fit for {engine}; the {other} fit {fits[0]} predicts no "
@@ -183,7 +189,7 @@ def predict_one(
         )
     fp, _ = read_fingerprint(path)
     check_target(fp, target, path)
-    why = check_fingerprint(fp, machine_id, engine, force)
+    why = check_fingerprint(fp, machine_id, engine, force, options)
     saved = load(path)
     if features is None:
         features = NetworkFeatures.of(_cost(model, engine), model)
@@ -196,6 +202,7 @@ def predict_one(
         "macs": features.macs,
         "kernels": len(features.kernels),
         "fitted_model": str(path),
+        "options": dict(fp.options),
         "fingerprint": fp.to_json(),
         "forced": why,
         "predictions": {},

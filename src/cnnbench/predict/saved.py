@@ -1,11 +1,13 @@
 """Fitted predictors on disk, with the fingerprint of the data they were fitted on.
 
 A fit writes two files under ``$CNNBENCH_CACHE/models`` (``~/.cache/cnnbench/models``):
-``TARGET-ENGINE-MACHINE.json`` (``latency-...`` or ``energy-...``: the :class:`Fingerprint`,
+``TARGET-ENGINE-MACHINE.json`` (``latency-...`` or ``energy-...``, ``ENGINE+KEY=VALUE`` for a
+fit on runs with engine options such as ``malloc=keep``: the :class:`Fingerprint`,
 the fit's own held-out error, the per-kind methods, readable without scikit-learn) and
 ``.joblib`` beside it (the fitted predictors). :func:`check_fingerprint` refuses a prediction
-for another machine or engine than the fit's unless forced, and a forced prediction says so in
-its ``forced`` field; :func:`check_target` refuses a fit of another target, forced or not.
+for another machine, engine or option set than the fit's unless forced, and a forced
+prediction says so in its ``forced`` field; :func:`check_target` refuses a fit of another
+target, forced or not.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,12 @@ class Fingerprint:
     study: str | None = None
     statistic: str = "median"  # the end-to-end figure the fit predicts (energy: its basis)
     created: str = ""
+    options: tuple[tuple[str, str], ...] = ()  # the engine options of its runs (fit_options)
+
+    @property
+    def configuration(self) -> str:
+        """The engine and its options: 'torch', 'torch (malloc=keep)'."""
+        return f"{self.engine} ({options_text(self.options)})" if self.options else self.engine
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,6 +64,7 @@ class Fingerprint:
             "study": self.study,
             "statistic": self.statistic,
             "created": self.created,
+            "options": dict(self.options),
         }
 
     @classmethod
@@ -71,26 +80,49 @@ class Fingerprint:
             study=d.get("study"),
             statistic=str(d.get("statistic") or "median"),
             created=str(d.get("created") or ""),
+            options=fit_options(dict(d.get("options") or {}).items()),
         )
+
+
+def fit_options(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Engine options as a fit is keyed by them: sorted, values lower-cased, empty ones (the
+    default) left out. A fit reads only runs whose options are exactly these."""
+    return tuple(sorted((str(k), str(v).strip().lower()) for k, v in pairs if str(v).strip()))
+
+
+def options_text(options: Sequence[tuple[str, str]]) -> str:
+    """'malloc=keep' (comma-separated), '' when none."""
+    return ",".join(f"{k}={v}" for k, v in options)
 
 
 def data_digest(run_ids: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(sorted(run_ids)).encode()).hexdigest()[:16]
 
 
-def mismatch(fp: Fingerprint, machine_id: str, engine: str) -> str | None:
+def mismatch(
+    fp: Fingerprint, machine_id: str, engine: str, options: Sequence[tuple[str, str]] = ()
+) -> str | None:
     """Why a fitted model does not apply here (None when it does)."""
     why = []
     if fp.engine != engine:
         why.append(f"it was fitted for engine {fp.engine}, not {engine}")
     if fp.machine_id != machine_id:
         why.append(f"it was fitted on machine {fp.machine_id}, this is {machine_id}")
+    if fp.options != tuple(options):
+        had, want = options_text(fp.options) or "none", options_text(options) or "none"
+        why.append(f"it was fitted on runs with options {had}, not {want}")
     return "; ".join(why) or None
 
 
-def check_fingerprint(fp: Fingerprint, machine_id: str, engine: str, force: bool) -> str | None:
+def check_fingerprint(
+    fp: Fingerprint,
+    machine_id: str,
+    engine: str,
+    force: bool,
+    options: Sequence[tuple[str, str]] = (),
+) -> str | None:
     """None when the model applies; the reason when forced; BadInput when not forced."""
-    why = mismatch(fp, machine_id, engine)
+    why = mismatch(fp, machine_id, engine, options)
     if why and not force:
         raise BadInput(f"the fitted model does not apply: {why} (--force predicts anyway)")
     return why
@@ -115,8 +147,17 @@ class Saved:
     predictors: dict[str, Any] = field(default_factory=dict)
 
 
-def model_path(target: str, engine: str, machine_id: str, root: Path | None = None) -> Path:
-    return (root or models_dir()) / f"{target}-{engine}-{machine_id}.json"
+def model_path(
+    target: str,
+    engine: str,
+    machine_id: str,
+    root: Path | None = None,
+    options: Sequence[tuple[str, str]] = (),
+) -> Path:
+    """``TARGET-ENGINE-MACHINE.json``; a fit on runs with engine options says them after the
+    engine: ``latency-torch+malloc=keep-MACHINE.json``."""
+    tag = f"+{options_text(options)}" if options else ""
+    return (root or models_dir()) / f"{target}-{engine}{tag}-{machine_id}.json"
 
 
 def save(saved: Saved, path: Path) -> Path:

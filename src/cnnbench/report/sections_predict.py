@@ -20,7 +20,14 @@ from typing import Any
 
 from cnnbench.errors import BadInput
 from cnnbench.predict.dataset import TARGETS
-from cnnbench.predict.saved import FORMAT, Fingerprint, mismatch, model_path, read_fingerprint
+from cnnbench.predict.saved import (
+    FORMAT,
+    Fingerprint,
+    fit_options,
+    mismatch,
+    model_path,
+    read_fingerprint,
+)
 from cnnbench.report.doc import Context, FigureItem, Section, Table, slug
 from cnnbench.report.figures import render, short, style
 from cnnbench.report.predict import LABELS, ORDER
@@ -51,7 +58,7 @@ class Fit:
 
     @property
     def label(self) -> str:
-        return f"{self.fingerprint.engine} \u00b7 machine {self.fingerprint.machine_id}"
+        return f"{self.fingerprint.configuration} \u00b7 machine {self.fingerprint.machine_id}"
 
     @property
     def target(self) -> str:
@@ -65,17 +72,17 @@ class Fit:
 
 
 def saved_fits(records: Sequence[ResultRecord]) -> tuple[list[Fit], list[str]]:
-    """The readable fits of the records' (engine, machine id) pairs, and a note per fit that
-    exists but cannot be used."""
-    pairs = dict.fromkeys(
-        (r.spec.target.engine, str(r.machine.get("id")))
+    """The readable fits of the records' (engine, machine id, engine options) triples, and a
+    note per fit that exists but cannot be used."""
+    triples = dict.fromkeys(
+        (r.spec.target.engine, str(r.machine.get("id")), fit_options(r.spec.target.options))
         for r in records
         if r.machine.get("id") is not None
     )
     fits: list[Fit] = []
     notes: list[str] = []
-    for (engine, machine_id), target in ((p, t) for p in pairs for t in TARGETS):
-        path = model_path(target, engine, machine_id)
+    for (engine, machine_id, options), target in ((p, t) for p in triples for t in TARGETS):
+        path = model_path(target, engine, machine_id, options=options)
         if not path.exists():
             continue
         try:
@@ -90,7 +97,7 @@ def saved_fits(records: Sequence[ResultRecord]) -> tuple[list[Fit], list[str]]:
                 "fits again)"
             )
             continue
-        why = mismatch(fp, machine_id, engine)
+        why = mismatch(fp, machine_id, engine, options)
         if fp.target != target:
             why = "; ".join(filter(None, (why, f"it predicts {fp.target}, not {target}")))
         if why:
@@ -152,13 +159,13 @@ def fit_table(fit: Fit) -> tuple[Table, list[str]]:
             state = "unavailable" if why else "none held out"
             rows.append((f"{label}: {state}", "0", *["-"] * 5, *common))
             if why:
-                notes.append(f"{fp.engine}: {label} unavailable: {why}")
+                notes.append(f"{fp.configuration}: {label} unavailable: {why}")
             continue
         rows.append((label, *_cells(m), *common))
     if spread := s.get("repeat_spread"):  # the targets' own repeats, a floor under the rows
         rows.append(("repeats vs each other", *_cells(spread), *common))
         notes.append(
-            f"{fp.engine}: {int(s.get('profiles') or 0)} profiles joined by medians; "
+            f"{fp.configuration}: {int(s.get('profiles') or 0)} profiles joined by medians; "
             "'repeats vs each other' is each repeat against the median of its network's "
             "others: the targets' own spread, which no predictor can beat by much"
         )
@@ -175,7 +182,7 @@ def fit_table(fit: Fit) -> tuple[Table, list[str]]:
         else (f"statistic {fp.statistic}")
     )
     table = Table(
-        f"prediction-{'energy-' if energy else ''}{slug(fp.engine)}-{slug(fp.machine_id)}",
+        f"prediction-{'energy-' if energy else ''}{slug(fp.configuration)}-{slug(fp.machine_id)}",
         f"{what} on {fit.label}: leave-one-network-out",
         COLUMNS,
         tuple(rows),
@@ -183,8 +190,8 @@ def fit_table(fit: Fit) -> tuple[Table, list[str]]:
     )
     if energy and s.get("without_per_kernel"):
         notes.append(
-            f"{fp.engine}: energy: no per-layer energy (network terms only, no kernel model) "
-            f"for {', '.join(s['without_per_kernel'])}"
+            f"{fp.configuration}: energy: no per-layer energy (network terms only, no kernel "
+            f"model) for {', '.join(s['without_per_kernel'])}"
         )
     return table, notes
 
@@ -220,7 +227,7 @@ def _figure(
         )
         machines = {f.fingerprint.machine_id for f, _ in plotted}
         for ax, (fit, series) in zip(axes[0], plotted, strict=True):
-            title = fit.fingerprint.engine if len(machines) == 1 else short(fit.label, 44)
+            title = fit.fingerprint.configuration if len(machines) == 1 else short(fit.label, 44)
             scatter_panel(ax, series, title=title, unit=unit)
         fig.tight_layout()
         return render(
@@ -246,7 +253,7 @@ def prediction_section(records: Sequence[ResultRecord], ctx: Context) -> Section
             series = _series(fit)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             notes.append(
-                f"{fit.fingerprint.engine}: fitted model {fit.path} cannot be read ({exc})"
+                f"{fit.fingerprint.configuration}: fitted model {fit.path} cannot be read ({exc})"
             )
             continue
         tables.append(table)
@@ -260,7 +267,7 @@ def prediction_section(records: Sequence[ResultRecord], ctx: Context) -> Section
                 else "the fit keeps no held-out outcomes (saved before they were kept; "
                 "cnnbench predict fit again draws them)"
             )
-            notes.append(f"{fit.fingerprint.engine}: no figure: {why}")
+            notes.append(f"{fit.fingerprint.configuration}: no figure: {why}")
     by_target: dict[str, list[tuple[Fit, dict[str, list[tuple[float, float]]]]]] = {}
     for fit, series in plotted:
         by_target.setdefault(fit.target, []).append((fit, series))

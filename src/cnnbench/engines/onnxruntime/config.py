@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from cnnbench.engines._options import Option, parse_options
+from cnnbench.engines._options import MALLOC, Option, parse_options
 from cnnbench.errors import Unsupported
 from cnnbench.spec import Target
 
@@ -37,6 +37,7 @@ OPTIONS: tuple[Option, ...] = (
         True,
         "load the export with BatchNorm folded into the conv (1) or kept as nodes (0)",
     ),
+    MALLOC,
 )
 
 CPU_EP = "CPUExecutionProvider"

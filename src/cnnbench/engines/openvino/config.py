@@ -11,7 +11,7 @@ import importlib.util
 import os
 from typing import Any
 
-from cnnbench.engines._options import Option, OptionValues, parse_options
+from cnnbench.engines._options import MALLOC, Option, OptionValues, parse_options
 from cnnbench.errors import Unsupported
 from cnnbench.spec import Target
 from cnnbench.system.isa import get_cap
@@ -35,6 +35,7 @@ OPTIONS: tuple[Option, ...] = (
         True,
         "load the export with BatchNorm folded into the conv (1) or kept as nodes (0)",
     ),
+    MALLOC,
 )
 
 # cnnbench precision -> OpenVINO INFERENCE_PRECISION_HINT

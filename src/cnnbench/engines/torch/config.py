@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cnnbench.engines._options import Option, parse_options
+from cnnbench.engines._options import MALLOC, Option, parse_options
 from cnnbench.spec import Target
 
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
@@ -24,6 +24,7 @@ OPTIONS: tuple[Option, ...] = (
         "fold eval BatchNorm into the preceding conv (torch.fx) as the ONNX export does; "
         "eager runs it as its own layer by default",
     ),
+    MALLOC,
 )
 
 
