@@ -95,6 +95,20 @@ def test_rounds_are_named_and_unavailable_readings_are_skipped() -> None:
     assert len(warnings) == 1 and "(round 2)" in warnings[0] and "0.50 CPU" in warnings[0]
 
 
+def test_faults_per_inference_above_the_limit_are_flagged() -> None:
+    clock = iter([0.0, 1.0])
+    before = snapshot(FIXTURES / "before", lambda: next(clock))
+    quiet = reading(before, replace(before, wall_s=1.0), hz=100, cpus=2)
+    # The record adds the window's inferences; 3,445 faults a call (eager torch, mobilenet_v2).
+    churn = replace(quiet, values={**quiet.values, "minor_faults": 68_900, "inferences": 20})
+    (warning,) = load_warnings([churn])
+    assert warning.startswith("load: 3,445 minor page faults per inference") and "keep" in warning
+    kept = replace(quiet, values={**quiet.values, "minor_faults": 5 * 256, "inferences": 5})
+    assert load_warnings([kept]) == []  # 256 a call is not above the limit
+    unknown = replace(quiet, values={**quiet.values, "minor_faults": 68_900})
+    assert load_warnings([unknown]) == []  # without the calls, no rate
+
+
 @pytest.mark.skipif(not Path("/proc/stat").exists(), reason="needs Linux /proc")
 def test_the_real_probe_sees_a_busy_process_beside_it() -> None:
     spin = "import time\nend = time.time() + 3\nwhile time.time() < end: pass\n"

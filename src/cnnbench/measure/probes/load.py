@@ -29,6 +29,7 @@ from pathlib import Path
 from cnnbench.measure.probes.base import Probe, ProbeReading
 
 CONTENDED_CPUS = 0.25  # other work above a quarter of a CPU on average is flagged
+FAULTS_PER_CALL = 256  # minor faults per inference (1 MiB of 4 KiB pages) flagged
 BUSY_FIELDS = (0, 1, 2, 5, 6, 7)  # user nice system irq softirq steal (guest is in user)
 STEAL_FIELD = 7
 
@@ -152,7 +153,9 @@ def contended(r: ProbeReading) -> bool:
 
 
 def load_warnings(readings: Sequence[ProbeReading]) -> list[str]:
-    """A timed window in which other work kept more than :data:`CONTENDED_CPUS` busy."""
+    """A timed window in which other work kept more than :data:`CONTENDED_CPUS` busy, in which
+    each inference faulted more than :data:`FAULTS_PER_CALL` pages in (the record adds the
+    window's ``inferences``), or with any major fault."""
     loads = [r for r in readings if r.probe == "load" and r.source != "none"]
     out = []
     for i, r in enumerate(loads):
@@ -164,6 +167,18 @@ def load_warnings(readings: Sequence[ProbeReading]) -> list[str]:
             out.append(
                 f"load: other work kept {others:.2f} CPU busy in the timed window{where}"
                 f"{of_which}; the timing may be inflated"
+            )
+        minor, calls = r.values.get("minor_faults"), r.values.get("inferences")
+        if isinstance(minor, int) and isinstance(calls, int) and calls > 0:
+            per_call = minor / calls
+        else:
+            per_call = 0.0  # without the window's calls, no rate
+        if per_call > FAULTS_PER_CALL:
+            where = f" (round {i + 1})" if len(loads) > 1 else ""
+            out.append(
+                f"load: {per_call:,.0f} minor page faults per inference in the timed window"
+                f"{where}: memory is given back and faulted in again on every call, a cost "
+                "that moves with the machine (--option malloc=keep keeps it)"
             )
         major = r.values.get("major_faults")
         if isinstance(major, int) and major > 0:
