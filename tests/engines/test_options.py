@@ -62,7 +62,7 @@ def test_describe_options() -> None:
 @pytest.mark.parametrize(
     ("engine", "names"),
     [
-        ("torch", ["bf16", "channels_last", "compile", "compile_mode", "fold_bn"]),
+        ("torch", ["bf16", "channels_last", "compile", "compile_mode", "fold_bn", "malloc"]),
         (
             "onnxruntime",
             [
@@ -71,9 +71,10 @@ def test_describe_options() -> None:
                 "fold_bn",
                 "graph_optimization",
                 "inter_op_threads",
+                "malloc",
             ],
         ),
-        ("openvino", ["fold_bn", "hyper_threading", "performance_hint", "pinning"]),
+        ("openvino", ["fold_bn", "hyper_threading", "malloc", "performance_hint", "pinning"]),
     ],
 )
 def test_every_engine_declares_its_options(engine: str, names: list[str]) -> None:
