@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cnnbench.errors import Unsupported
+from cnnbench.system.malloc import SETTINGS
 
 OptionValue = bool | int | str | None
 OptionKind = type[bool] | type[int] | tuple[str, ...]
@@ -65,7 +66,7 @@ class Option:
 # whose table lists it, before the model is built).
 MALLOC = Option(
     "malloc",
-    ("default", "keep"),
+    SETTINGS,
     "default",
     "glibc malloc as it comes, or keep freed memory (mallopt: no mmap below 32 MiB, no trim)",
 )

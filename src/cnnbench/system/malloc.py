@@ -5,7 +5,7 @@ layer is done. glibc serves a block above its *mmap threshold* with a fresh ``mm
 with ``munmap``, and gives the top of its heap back to the kernel once more than its *trim
 threshold* is free; the threshold moves with what the process freed before. Either way the pages
 come back zeroed, and the next call faults them in again: on a KVM guest, thousands of faults per
-inference whose cost moves with the host (eager torch, MobileNetV2 at batch 1: 2,600 per call).
+inference whose cost moves with the host (eager torch, MobileNetV2 at batch 1: 3,400 per call).
 
 ``keep`` (``--option malloc=keep``) calls ``mallopt`` in the worker before the model is built:
 ``M_MMAP_THRESHOLD`` fixed at 32 MiB (glibc's ceiling on 64-bit, so only blocks above it are
