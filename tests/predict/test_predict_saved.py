@@ -115,3 +115,15 @@ def test_a_fit_with_options_is_saved_and_found_under_them(tmp_path: Path) -> Non
         predict_one("net0", "torch", "machineA", root=tmp_path, features=features)
     forced = predict_one("net0", "torch", "machineA", root=tmp_path, features=features, force=True)
     assert "options malloc=keep, not none" in forced["forced"]
+
+
+def test_predict_refuses_a_bad_engine_option_before_reading_anything(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from cnnbench.cli.main import main
+
+    db = tmp_path / "none.db"
+    code = main(["predict", "fit", "-e", "torch", "--option", "malloc=always", "--db", str(db)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "malloc='always'" in err[0]
+    assert not db.exists()

@@ -100,7 +100,9 @@ def _options(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
     return fit_options(pairs)
 
 
-def _samples(args: argparse.Namespace) -> tuple[list[Any], list[Any], str]:
+def _samples(
+    args: argparse.Namespace, options: tuple[tuple[str, str], ...]
+) -> tuple[list[Any], list[Any], str]:
     from cnnbench.cli._common import check_store, environment, open_store
     from cnnbench.errors import BadInput
     from cnnbench.predict.dataset import load_samples, quantity
@@ -125,7 +127,7 @@ def _samples(args: argparse.Namespace) -> tuple[list[Any], list[Any], str]:
             study_specs=_study_specs,
             statistic=args.statistic,
             target=target,
-            options=_options(args),
+            options=options,
         )
     finally:
         store.close()
@@ -147,6 +149,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
     if args.repeats > 1 and not args.collect:
         raise BadInput("--repeats N goes with --collect (it says how often to measure)")
+    options = _options(args)  # checked once, before anything is measured
     if args.collect:
         from cnnbench.predict.collect import collection_specs
 
@@ -159,10 +162,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
                 raise BadInput(f"--collect --target energy needs an energy meter; here: {meter}")
         specs = collection_specs(
             args.engine, "small" if args.small else "full", counted=args.counted,
-            threads=args.threads, target=args.target, options=_options(args),
+            threads=args.threads, target=args.target, options=options,
         )  # fmt: skip
         _collect(args, specs)
-    samples, records, machine = _samples(args)
+    samples, records, machine = _samples(args, options)
     if (n := sum(not s.probe for s in samples)) < 3:
         raise BadInput(
             f"{n} {_what(args)} for {args.engine} on this machine; "
@@ -170,7 +173,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         )
     path, summary = fit_all(
         samples, records, args.engine, machine, args.threads, args.from_study,
-        statistic=args.statistic, options=_options(args),
+        statistic=args.statistic, options=options,
     )  # fmt: skip
     if args.json:
         emit_json({"path": str(path), **summary}, args.json)
@@ -217,7 +220,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from cnnbench.report.profile_plot import check_plot_path
 
         check_plot_path(Path(args.plot))
-    samples, _, _ = _samples(args)
+    samples, _, _ = _samples(args, _options(args))
     if (n := sum(not s.probe for s in samples)) < 4:
         raise BadInput(f"{n} {_what(args)}; cross-validation needs 4 or more")
     kinds = ("network", "family") if args.by == "both" else (args.by,)
